@@ -1,0 +1,307 @@
+/*
+ * httpd — libmicrohttpd wrapper; see httpd.h.
+ */
+#include "httpd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "str.h"
+
+struct httpd {
+	struct MHD_Daemon *mhd;
+	httpd_fn fn;
+	void *ctx;
+	size_t max_body;
+	int fd;
+	char *unix_path;
+};
+
+struct httpd_request {
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+	char *body;
+	size_t len;
+	bool too_large;
+};
+
+/* Seconds a client may stay silent; stops slow-loris connections. */
+#define HTTPD_CONNECTION_TIMEOUT 30
+/* Concurrent connections; the internal thread serves them in turn. */
+#define HTTPD_CONNECTION_LIMIT 512
+
+const char *httpd_method(const struct httpd_request *req)
+{
+	return req->method;
+}
+
+const char *httpd_path(const struct httpd_request *req)
+{
+	return req->path;
+}
+
+const char *httpd_header(const struct httpd_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *httpd_body(const struct httpd_request *req, size_t *len)
+{
+	*len = req->len;
+	return req->body != NULL ? req->body : "";
+}
+
+void httpd_reply_static(struct httpd_reply *reply, int status, const char *content_type,
+			const char *body)
+{
+	if (reply->body_owned)
+		free(reply->body);
+	reply->status = status;
+	reply->content_type = content_type;
+	reply->body = (char *)(uintptr_t)body; /* never written: body_owned is false */
+	reply->body_len = strlen(body);
+	reply->body_owned = false;
+}
+
+void httpd_reply_owned(struct httpd_reply *reply, int status, const char *content_type, char *body,
+		       size_t len)
+{
+	if (reply->body_owned)
+		free(reply->body);
+	reply->status = status;
+	reply->content_type = content_type;
+	reply->body = body;
+	reply->body_len = len;
+	reply->body_owned = true;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, struct httpd_reply *reply)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
+
+	resp = MHD_create_response_from_buffer(reply->body_len, reply->body,
+					       reply->body_owned ? MHD_RESPMEM_MUST_FREE
+								 : MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		if (reply->body_owned)
+			free(reply->body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	rc = MHD_queue_response(conn, (unsigned)reply->status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct httpd *h = cls;
+	struct httpd_request *req = *con_cls;
+	struct httpd_reply reply = {500, "text/plain; charset=utf-8", NULL, 0, false};
+
+	(void)version;
+	if (req == NULL) {
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		long long announced;
+
+		req = calloc(1, sizeof(*req));
+		if (req == NULL)
+			return MHD_NO;
+		req->conn = conn;
+		req->method = method;
+		req->path = url;
+		/* Refuse an announced oversize body before reading any of it. */
+		if (cl != NULL && (!str_to_ll(cl, 0, (long long)h->max_body, &announced)))
+			req->too_large = true;
+		*con_cls = req;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+
+		if (!req->too_large && req->len + n <= h->max_body) {
+			char *grown = realloc(req->body, req->len + n + 1);
+
+			if (grown == NULL)
+				return MHD_NO;
+			req->body = grown;
+			memcpy(req->body + req->len, upload_data, n);
+			req->len += n;
+			req->body[req->len] = '\0';
+		} else {
+			req->too_large = true;
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (req->too_large) {
+		httpd_reply_static(&reply, 413, "text/plain; charset=utf-8",
+				   "request body too large\n");
+		return send_reply(conn, &reply);
+	}
+	h->fn(h->ctx, req, &reply);
+	if (reply.body == NULL)
+		httpd_reply_static(&reply, reply.status, reply.content_type, "");
+	return send_reply(conn, &reply);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct httpd_request *req = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (req != NULL) {
+		free(req->body);
+		free(req);
+		*con_cls = NULL;
+	}
+}
+
+/* Make the listening socket ourselves so one code path serves IPv4, IPv6
+ * and unix sockets. */
+static int open_listener(const char *listen_addr, char **unix_path, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char host[64];
+	const char *port;
+	int fd = -1, on = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	*unix_path = NULL;
+	if (strncmp(listen_addr, "unix:", 5) == 0) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+
+		sun->sun_family = AF_UNIX;
+		if (!str_copy(sun->sun_path, listen_addr + 5, sizeof(sun->sun_path))) {
+			str_msg(err, errlen, "%s: socket path too long", listen_addr);
+			return -1;
+		}
+		sslen = sizeof(*sun);
+		*unix_path = strdup(listen_addr + 5);
+		if (*unix_path == NULL)
+			return -1;
+		unlink(*unix_path);
+	} else {
+		const char *colon = strrchr(listen_addr, ':');
+		const char *h0 = listen_addr;
+		size_t hlen;
+
+		if (colon == NULL)
+			goto bad;
+		port = colon + 1;
+		if (*h0 == '[') {
+			h0++;
+			hlen = (size_t)(colon - h0 - 1);
+		} else {
+			hlen = (size_t)(colon - h0);
+		}
+		if (hlen >= sizeof(host))
+			goto bad;
+		memcpy(host, h0, hlen);
+		host[hlen] = '\0';
+		if (strchr(host, ':') != NULL) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons((unsigned short)atoi(port));
+			if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+				goto bad;
+			sslen = sizeof(*s6);
+		} else {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons((unsigned short)atoi(port));
+			if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+				goto bad;
+			sslen = sizeof(*s4);
+		}
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto sys;
+	if (ss.ss_family != AF_UNIX)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(fd, (struct sockaddr *)&ss, sslen) < 0 || listen(fd, 128) < 0)
+		goto sys;
+	return fd;
+bad:
+	str_msg(err, errlen, "%s: not a listen address", listen_addr);
+	return -1;
+sys:
+	str_msg(err, errlen, "cannot listen on %s: %s", listen_addr, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(*unix_path);
+	*unix_path = NULL;
+	return -1;
+}
+
+struct httpd *httpd_start(const char *listen_addr, size_t max_body, httpd_fn fn, void *ctx,
+			  char *err, size_t errlen)
+{
+	struct httpd *h;
+
+	h = calloc(1, sizeof(*h));
+	if (h == NULL) {
+		str_msg(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->fn = fn;
+	h->ctx = ctx;
+	h->max_body = max_body;
+	h->fd = open_listener(listen_addr, &h->unix_path, err, errlen);
+	if (h->fd < 0)
+		goto fail;
+	h->mhd = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request, h,
+		MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_CONNECTION_TIMEOUT,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONNECTION_LIMIT, MHD_OPTION_END);
+	if (h->mhd == NULL) {
+		str_msg(err, errlen, "cannot start the HTTP server on %s", listen_addr);
+		goto fail;
+	}
+	h->fd = -1; /* MHD_stop_daemon() closes the listening socket */
+	return h;
+fail:
+	httpd_stop(h);
+	return NULL;
+}
+
+void httpd_stop(struct httpd *h)
+{
+	if (h == NULL)
+		return;
+	if (h->mhd != NULL)
+		MHD_stop_daemon(h->mhd);
+	if (h->fd >= 0)
+		close(h->fd);
+	if (h->unix_path != NULL) {
+		unlink(h->unix_path);
+		free(h->unix_path);
+	}
+	free(h);
+}

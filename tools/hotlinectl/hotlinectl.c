@@ -1,0 +1,171 @@
+/*
+ * hotlinectl — the operator's tool.
+ *
+ *   hotlinectl [-c FILE] migrate [--status]
+ *   hotlinectl [-c FILE] admin create LOGIN [--name NAME] [--department DEPT]
+ *   hotlinectl [-c FILE] check-config
+ *   hotlinectl version | help
+ *
+ * It connects as the database owner ([database] owner_user, or libpq's
+ * default), never as a daemon's role, and reports in plain text for a
+ * person at a terminal: errors to stderr, exit status 1 (2 for usage).
+ * Later issues add backup, restore, export, audit verify, rules test, mail
+ * send and richmenu.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin_create.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "migrate.h"
+
+#ifndef HL_VERSION
+#define HL_VERSION "dev"
+#endif
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: hotlinectl [-c FILE] COMMAND [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  migrate [--status]        apply pending database migrations (or list them)\n"
+		"  admin create LOGIN [--name NAME] [--department DEPT]\n"
+		"                            create a 管理者 account; the password is read from\n"
+		"                            standard input (asked twice on a terminal)\n"
+		"  check-config              check the configuration file and exit\n"
+		"  version                   print the version\n"
+		"\n"
+		"  -c FILE  configuration file (default: $HOTLINE_CONFIG or %s)\n",
+		HL_CONFIG_DEFAULT_PATH);
+}
+
+static struct db *open_owner_db(const struct hl_config *cfg)
+{
+	struct db_params p = {
+		.conninfo = cfg->database.conninfo,
+		.user = cfg->database.owner_user,
+		.app_name = "hotlinectl",
+		.connect_timeout_s = cfg->database.connect_timeout,
+		/* Migrations may rewrite large tables: no statement timeout. */
+		.statement_timeout_ms = 0,
+	};
+	char err[512];
+	struct db *db = db_open(&p, err, sizeof(err));
+
+	if (db == NULL)
+		fprintf(stderr, "hotlinectl: %s\n", err);
+	return db;
+}
+
+static int cmd_migrate(struct hl_config *cfg, int argc, char **argv)
+{
+	bool status_only = false;
+	struct db *db;
+	int rc;
+
+	if (argc == 2 && strcmp(argv[1], "--status") == 0)
+		status_only = true;
+	else if (argc != 1) {
+		usage(stderr);
+		return 2;
+	}
+	db = open_owner_db(cfg);
+	if (db == NULL)
+		return 1;
+	rc = migrate_run(db, cfg->database.migrations_dir, status_only);
+	db_free(db);
+	return rc == 0 ? 0 : 1;
+}
+
+static int cmd_admin(struct hl_config *cfg, int argc, char **argv)
+{
+	struct admin_create_args a = {NULL, NULL, ""};
+	struct db *db;
+	int i, rc;
+
+	if (argc < 3 || strcmp(argv[1], "create") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	a.login = argv[2];
+	for (i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+			a.display_name = argv[++i];
+		else if (strcmp(argv[i], "--department") == 0 && i + 1 < argc)
+			a.department = argv[++i];
+		else {
+			fprintf(stderr, "hotlinectl: admin create: unexpected argument '%s'\n",
+				argv[i]);
+			return 2;
+		}
+	}
+	if (a.display_name == NULL)
+		a.display_name = a.login;
+	db = open_owner_db(cfg);
+	if (db == NULL)
+		return 1;
+	rc = admin_create(db, &a, stdin);
+	db_free(db);
+	return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf_arg = NULL;
+	struct hl_config *cfg;
+	char err[1024];
+	int opt, rc;
+
+	while ((opt = getopt(argc, argv, "+c:h")) != -1) {
+		switch (opt) {
+		case 'c':
+			conf_arg = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[0], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[0], "version") == 0) {
+		printf("hotlinectl %s\n", HL_VERSION);
+		return 0;
+	}
+	cfg = config_load(config_path(conf_arg), err, sizeof(err));
+	if (cfg == NULL) {
+		fprintf(stderr, "hotlinectl: %s\n", err);
+		return 1;
+	}
+	log_open("hotlinectl", (enum log_level)cfg->log.level, NULL);
+	if (strcmp(argv[0], "check-config") == 0) {
+		printf("%s: configuration ok\n", config_path(conf_arg));
+		rc = 0;
+	} else if (strcmp(argv[0], "migrate") == 0) {
+		rc = cmd_migrate(cfg, argc, argv);
+	} else if (strcmp(argv[0], "admin") == 0) {
+		rc = cmd_admin(cfg, argc, argv);
+	} else {
+		fprintf(stderr, "hotlinectl: unknown command '%s'\n", argv[0]);
+		usage(stderr);
+		rc = 2;
+	}
+	config_free(cfg);
+	return rc;
+}
