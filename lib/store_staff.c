@@ -29,9 +29,12 @@ enum hl_status store_staff_create(struct db *db, const struct staff_new *s, cons
 	 * at all. */
 	res = PQexecParams(
 		conn,
-		"WITH s AS ("
-		" INSERT INTO staff (login, display_name, department, role, password_hash)"
-		" VALUES ($1, $2, $3, $4, $5) RETURNING id, login, role)"
+		"WITH d AS ("
+		" INSERT INTO departments (name) SELECT $3::text WHERE $3::text <> ''"
+		" ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id),"
+		" s AS ("
+		" INSERT INTO staff (login, display_name, department_id, role, password_hash)"
+		" VALUES ($1, $2, (SELECT id FROM d), $4, $5) RETURNING id, login, role)"
 		" INSERT INTO audit_log (actor, action, target, detail)"
 		" SELECT $6, 'staff.create', 'staff:' || s.id,"
 		"        jsonb_build_object('login', s.login, 'role', s.role)"

@@ -101,3 +101,36 @@ ctl() {	# ctl CONF ARGS...
 	shift
 	"$HL_BIN/hotlinectl" -c "$c" "$@"
 }
+
+# Poll URL until it answers with any HTTP status (10 s at most).
+wait_http() {	# wait_http URL
+	i=0
+	while [ $i -lt 100 ]; do
+		if curl -s -o /dev/null --max-time 1 "$1"; then
+			return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# A loopback TCP port nobody listens on now, from a per-script range.
+free_port() {
+	p=$((20000 + ($$ * 7 + ${1:-0} * 101) % 20000))
+	while curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/" 2>/dev/null ||
+		[ $? -ne 7 ]; do
+		p=$((p + 1))
+	done
+	echo "$p"
+}
+
+# HTTP status and body of a request: "STATUS BODY".
+http() {	# http METHOD URL [CURL-ARGS...]
+	m=$1
+	u=$2
+	shift 2
+	curl -s -X "$m" -o "$tap_tmp/body" -w '%{http_code}' --max-time 5 "$@" "$u"
+	printf ' '
+	cat "$tap_tmp/body"
+}
