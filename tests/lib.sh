@@ -11,12 +11,14 @@
 tap_n=0
 tap_failed=0
 tap_tmp=$(mktemp -d "${TMPDIR:-/tmp}/hltest.XXXXXX")
-tap_dbs=""
 
 tap_cleanup() {
-	for db in $tap_dbs; do
-		"$HL_TOP/tools/dev/pgctl" dropdb "$db" >/dev/null 2>&1 || true
-	done
+	# db_new runs in $(...), a subshell: it records names in a file.
+	if [ -f "$tap_tmp/dbs" ]; then
+		while read -r db; do
+			"$HL_TOP/tools/dev/pgctl" dropdb "$db" >/dev/null 2>&1 || true
+		done <"$tap_tmp/dbs"
+	fi
 	rm -rf "$tap_tmp"
 }
 trap tap_cleanup EXIT
@@ -70,7 +72,7 @@ tap_done() {
 db_new() {
 	name="hlt_$(basename "$0" .sh | tr -c 'a-z0-9\n' '_')_$$_$(date +%s%N | tail -c 7)"
 	"$HL_TOP/tools/dev/pgctl" createdb "$name" >/dev/null
-	tap_dbs="$tap_dbs $name"
+	echo "$name" >>"$tap_tmp/dbs"
 	echo "$name"
 }
 

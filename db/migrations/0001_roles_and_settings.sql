@@ -65,10 +65,11 @@ BEGIN
 END
 $$;
 
--- Functions created by the migration owner from now on are not executable
--- by PUBLIC (PostgreSQL's default); each EXECUTE is granted explicitly.
--- Default privileges are per database and per creating role.
-ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+-- Functions the migration owner creates in this database from now on are
+-- not executable by PUBLIC (PostgreSQL's default is that they are); each
+-- EXECUTE is granted explicitly in the grants.  No IN SCHEMA: per-schema
+-- default privileges can only add to the global ones, never take away.
+ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
 
 -- Shared trigger functions -------------------------------------------------
 

@@ -113,7 +113,7 @@ CREATE TABLE delivery_batches (
 	recipients      integer NOT NULL DEFAULT 0 CHECK (recipients BETWEEN 0 AND 500),
 	retry_key       uuid NOT NULL UNIQUE DEFAULT gen_random_uuid(),
 	status          text NOT NULL DEFAULT 'pending'
-			CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+			CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'skipped')),
 	attempts        integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
 	next_attempt_at timestamptz NOT NULL DEFAULT now(),
 	line_request_id text,
@@ -128,7 +128,7 @@ CREATE TABLE delivery_batches (
 COMMENT ON TABLE delivery_batches IS
 	'One LINE request of a delivery (a broadcast, or a multicast to up to 500 residents): the checkpoint unit. Deliveries with batches cannot be deleted (history).';
 COMMENT ON COLUMN delivery_batches.retry_key IS 'X-Line-Retry-Key for this batch, fixed when the batch is planned, so a resend after a crash is recognised by LINE (409) and not delivered twice.';
-COMMENT ON COLUMN delivery_batches.status IS 'pending = not yet sent; sending = a request may be in flight (resend with the same retry key); sent = accepted by LINE; failed = refused for good (4xx other than 409/429).';
+COMMENT ON COLUMN delivery_batches.status IS 'pending = not yet sent; sending = a request may be in flight (resend with the same retry key); sent = accepted by LINE; failed = refused for good (4xx other than 409/429); skipped = planned but never sent because the pusher changed method (a broadcast over LINE''s hourly limit replaced by multicast batches).';
 COMMENT ON COLUMN delivery_batches.attempts IS 'Requests made so far (for back-off).';
 COMMENT ON COLUMN delivery_batches.next_attempt_at IS 'Not before this time (exponential back-off, Retry-After).';
 COMMENT ON COLUMN delivery_batches.line_request_id IS 'x-line-request-id of the accepted request, or x-line-accepted-request-id of a 409.';

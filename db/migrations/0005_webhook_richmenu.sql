@@ -106,7 +106,7 @@ COMMENT ON COLUMN richmenus.chat_bar_text IS 'Text of the chat bar that opens th
 COMMENT ON COLUMN richmenus.layout IS 'Grid, areas (up to 12) with label, icon, colours and action (uri, message, postback, richmenuswitch): the source the image and LINE''s rich menu object are rendered from.';
 COMMENT ON COLUMN richmenus.image IS 'Rendered image uploaded to LINE (PNG or JPEG, at most 1 MB).';
 COMMENT ON COLUMN richmenus.line_richmenu_id IS 'richMenuId LINE assigned on creation; NULL before upload.';
-COMMENT ON COLUMN richmenus.alias IS 'Rich menu alias id that richmenuswitch actions name (e.g. normal-tab1); the live version of a tab holds it at LINE.';
+COMMENT ON COLUMN richmenus.alias IS 'Rich menu alias id that richmenuswitch actions name (e.g. tab2). Not unique: the normal and disaster tabs may share an alias that switching sets re-points at LINE.';
 CREATE UNIQUE INDEX richmenus_one_live ON richmenus (set_name, tab_no) WHERE status = 'live';
 CREATE UNIQUE INDEX richmenus_one_draft ON richmenus (set_name, tab_no) WHERE status = 'draft';
 CREATE TRIGGER richmenus_updated_at BEFORE UPDATE ON richmenus
