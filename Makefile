@@ -21,6 +21,15 @@ endif
 B := build/$(VARIANT)
 
 CC ?= cc
+# `make V=1` shows the full commands.
+V ?= 0
+ifeq ($(V),0)
+Q := @
+say = printf '  %-5s %s\n' '$(1)' '$(2)';
+else
+Q :=
+say =
+endif
 # One list of the libraries' pkg-config names; jansson, libmicrohttpd and
 # libcurl are linked only where used thanks to --as-needed.
 PKGS := gmime-3.0 libpq libpcre2-8 libmicrohttpd jansson inih openssl
@@ -53,19 +62,22 @@ LIB_A := $(B)/libhotline.a
 
 # --- programs ---------------------------------------------------------------
 BINS := $(B)/bin/hotlinectl $(B)/bin/hotline-webhook $(B)/bin/hotline-admin \
-	$(B)/bin/hotline-pusher
+	$(B)/bin/hotline-pusher $(if $(LINESIM_SRCS),$(B)/bin/linesim)
 
 CTL_SRCS := tools/hotlinectl/hotlinectl.c tools/hotlinectl/migrate.c \
 	tools/hotlinectl/store_schema.c tools/hotlinectl/admin_create.c
 WEBHOOK_SRCS := webhook/main.c
 ADMIN_SRCS := admin/main.c
 PUSHER_SRCS := pusher/main.c
+# The LINE simulator (tests, benchmarks, the demo, city staging).
+LINESIM_SRCS := $(wildcard tools/linesim/*.c)
 
 # --- unit tests -------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-ALL_SRCS := $(LIB_SRCS) $(CTL_SRCS) $(WEBHOOK_SRCS) $(ADMIN_SRCS) $(PUSHER_SRCS) $(UNIT_SRCS)
+ALL_SRCS := $(LIB_SRCS) $(CTL_SRCS) $(WEBHOOK_SRCS) $(ADMIN_SRCS) $(PUSHER_SRCS) \
+	$(LINESIM_SRCS) $(UNIT_SRCS)
 
 .PHONY: all asan deps test run stop db-start db-stop db-psql lint format format-check clean
 all: $(BINS) $(UNIT_BINS)
@@ -77,27 +89,36 @@ asan:
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(HL_CFLAGS) -c $< -o $@
+	$(Q)$(call say,CC,$<)$(CC) $(HL_CFLAGS) -c $< -o $@
 
 $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)$(call say,AR,$@)ar rcs $@ $^
 
 define link_program
 $(B)/bin/$(1): $(2:%.c=$(B)/obj/%.o) $(LIB_A)
 	@mkdir -p $$(@D)
-	$$(CC) $$(HL_LDFLAGS) -o $$@ $$^ $$(HL_LIBS)
+	$$(Q)$$(call say,LD,$$@)$$(CC) $$(HL_LDFLAGS) -o $$@ $$^ $$(HL_LIBS)
 endef
 $(eval $(call link_program,hotlinectl,$(CTL_SRCS)))
 $(eval $(call link_program,hotline-webhook,$(WEBHOOK_SRCS)))
 $(eval $(call link_program,hotline-admin,$(ADMIN_SRCS)))
 $(eval $(call link_program,hotline-pusher,$(PUSHER_SRCS)))
+$(eval $(call link_program,linesim,$(LINESIM_SRCS)))
 
+# A unit test links the shared library and, for tests/unit/test_linesim_*.c,
+# the simulator's modules but its main().
+LINESIM_MODS = $(filter-out $(B)/obj/tools/linesim/main.o,$(LINESIM_SRCS:%.c=$(B)/obj/%.o))
+$(B)/tests/test_linesim_%: $(B)/obj/tests/unit/test_linesim_%.o $(LINESIM_MODS) $(LIB_A)
+	@mkdir -p $(@D)
+	$(Q)$(call say,LD,$@)$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS) $(shell pkg-config --libs cmocka)
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS) $(shell pkg-config --libs cmocka)
+	$(Q)$(call say,LD,$@)$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS) $(shell pkg-config --libs cmocka)
 
 -include $(ALL_SRCS:%.c=$(B)/obj/%.d)
+# Keep the unit tests' objects: they are intermediate files to make.
+.SECONDARY:
 
 # --- setup, tests and the demo ---------------------------------------------
 deps:
