@@ -61,16 +61,16 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB_A := $(B)/libhotline.a
 
 # --- programs ---------------------------------------------------------------
+# The LINE simulator (tests, benchmarks, the demo, city staging).
+LINESIM_SRCS := $(wildcard tools/linesim/*.c)
 BINS := $(B)/bin/hotlinectl $(B)/bin/hotline-webhook $(B)/bin/hotline-admin \
-	$(B)/bin/hotline-pusher $(if $(LINESIM_SRCS),$(B)/bin/linesim)
+	$(B)/bin/hotline-pusher $(B)/bin/linesim
 
 CTL_SRCS := tools/hotlinectl/hotlinectl.c tools/hotlinectl/migrate.c \
 	tools/hotlinectl/store_schema.c tools/hotlinectl/admin_create.c
 WEBHOOK_SRCS := webhook/main.c
 ADMIN_SRCS := admin/main.c
 PUSHER_SRCS := pusher/main.c
-# The LINE simulator (tests, benchmarks, the demo, city staging).
-LINESIM_SRCS := $(wildcard tools/linesim/*.c)
 
 # --- unit tests -------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -78,6 +78,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 ALL_SRCS := $(LIB_SRCS) $(CTL_SRCS) $(WEBHOOK_SRCS) $(ADMIN_SRCS) $(PUSHER_SRCS) \
 	$(LINESIM_SRCS) $(UNIT_SRCS)
+ALL_HDRS := $(wildcard lib/*.h tools/hotlinectl/*.h tools/linesim/*.h)
 
 .PHONY: all asan deps test run stop db-start db-stop db-psql lint format format-check clean
 all: $(BINS) $(UNIT_BINS)
@@ -147,14 +148,14 @@ db-psql:
 # No unbounded string functions anywhere (STYLE.md, rule 5).
 lint:
 	@if grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|strtok)\s*\(' \
-		$(ALL_SRCS) $(wildcard lib/*.h); then \
+		$(ALL_SRCS) $(ALL_HDRS); then \
 		echo "lint: use the bounded helpers in lib/str.h instead" >&2; exit 1; fi
 	@echo "lint: ok"
 
 format:
-	clang-format -i $(ALL_SRCS) $(wildcard lib/*.h tools/hotlinectl/*.h)
+	clang-format -i $(ALL_SRCS) $(ALL_HDRS)
 format-check:
-	@clang-format --dry-run -Werror $(ALL_SRCS) $(wildcard lib/*.h tools/hotlinectl/*.h)
+	@clang-format --dry-run -Werror $(ALL_SRCS) $(ALL_HDRS)
 	@echo "format-check: ok"
 
 clean:

@@ -34,6 +34,7 @@ struct httpd_request {
 	const char *path;
 	char *body;
 	size_t len;
+	size_t cap; /* allocated for body, without the NUL */
 	bool too_large;
 };
 
@@ -55,6 +56,49 @@ const char *httpd_path(const struct httpd_request *req)
 const char *httpd_header(const struct httpd_request *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *httpd_query(const struct httpd_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool httpd_remote_addr(const struct httpd_request *req, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return false;
+	sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		return inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+				 out, (socklen_t)size) != NULL;
+	if (sa->sa_family == AF_INET6)
+		return inet_ntop(AF_INET6,
+				 &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+				 (socklen_t)size) != NULL;
+	if (sa->sa_family == AF_UNIX)
+		return str_copy(out, "unix", size);
+	return false;
+}
+
+bool httpd_reply_header(struct httpd_reply *reply, const char *name, const char *value)
+{
+	struct httpd_header *hd;
+
+	if (reply->nheaders < 0 || reply->nheaders >= HTTPD_REPLY_HEADERS_MAX)
+		return false;
+	/* A CR or LF would let a value smuggle a header of its own. */
+	if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
+		return false;
+	hd = &reply->headers[reply->nheaders];
+	if (!str_copy(hd->name, name, sizeof(hd->name)) ||
+	    !str_copy(hd->value, value, sizeof(hd->value)))
+		return false;
+	reply->nheaders++;
+	return true;
 }
 
 const char *httpd_body(const struct httpd_request *req, size_t *len)
@@ -103,6 +147,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct httpd_repl
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	for (int i = 0; i < reply->nheaders && i < HTTPD_REPLY_HEADERS_MAX; i++)
+		MHD_add_response_header(resp, reply->headers[i].name, reply->headers[i].value);
 	rc = MHD_queue_response(conn, (unsigned)reply->status, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -114,7 +160,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	struct httpd *h = cls;
 	struct httpd_request *req = *con_cls;
-	struct httpd_reply reply = {500, "text/plain; charset=utf-8", NULL, 0, false};
+	struct httpd_reply reply = {.status = 500, .content_type = "text/plain; charset=utf-8"};
 
 	(void)version;
 	if (req == NULL) {
@@ -131,6 +177,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		/* Refuse an announced oversize body before reading any of it. */
 		if (cl != NULL && (!str_to_ll(cl, 0, (long long)h->max_body, &announced)))
 			req->too_large = true;
+		/* Allocate an announced body once rather than growing it per chunk;
+		 * a client that announces and stalls holds only untouched (virtual)
+		 * pages, and the connection timeout ends it. */
+		else if (cl != NULL && announced > 0) {
+			req->body = malloc((size_t)announced + 1);
+			if (req->body == NULL) {
+				free(req);
+				return MHD_NO;
+			}
+			req->body[0] = '\0';
+			req->cap = (size_t)announced;
+		}
 		*con_cls = req;
 		return MHD_YES;
 	}
@@ -138,11 +196,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		size_t n = *upload_data_size;
 
 		if (!req->too_large && req->len + n <= h->max_body) {
-			char *grown = realloc(req->body, req->len + n + 1);
+			if (req->len + n > req->cap) {
+				char *grown = realloc(req->body, req->len + n + 1);
 
-			if (grown == NULL)
-				return MHD_NO;
-			req->body = grown;
+				if (grown == NULL)
+					return MHD_NO;
+				req->body = grown;
+				req->cap = req->len + n;
+			}
 			memcpy(req->body + req->len, upload_data, n);
 			req->len += n;
 			req->body[req->len] = '\0';
@@ -262,6 +323,12 @@ sys:
 struct httpd *httpd_start(const char *listen_addr, size_t max_body, httpd_fn fn, void *ctx,
 			  char *err, size_t errlen)
 {
+	return httpd_start_threads(listen_addr, max_body, 1, fn, ctx, err, errlen);
+}
+
+struct httpd *httpd_start_threads(const char *listen_addr, size_t max_body, unsigned threads,
+				  httpd_fn fn, void *ctx, char *err, size_t errlen)
+{
 	struct httpd *h;
 
 	h = calloc(1, sizeof(*h));
@@ -275,11 +342,21 @@ struct httpd *httpd_start(const char *listen_addr, size_t max_body, httpd_fn fn,
 	h->fd = open_listener(listen_addr, &h->unix_path, err, errlen);
 	if (h->fd < 0)
 		goto fail;
-	h->mhd = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request, h,
-		MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTPD_CONNECTION_TIMEOUT,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTPD_CONNECTION_LIMIT, MHD_OPTION_END);
+	if (threads > 1)
+		h->mhd = MHD_start_daemon(
+			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request,
+			h, MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_NOTIFY_COMPLETED,
+			on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
+			(unsigned)HTTPD_CONNECTION_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
+			(unsigned)HTTPD_CONNECTION_LIMIT, MHD_OPTION_THREAD_POOL_SIZE, threads,
+			MHD_OPTION_END);
+	else
+		h->mhd = MHD_start_daemon(
+			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request,
+			h, MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_NOTIFY_COMPLETED,
+			on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
+			(unsigned)HTTPD_CONNECTION_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
+			(unsigned)HTTPD_CONNECTION_LIMIT, MHD_OPTION_END);
 	if (h->mhd == NULL) {
 		str_msg(err, errlen, "cannot start the HTTP server on %s", listen_addr);
 		goto fail;
