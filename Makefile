@@ -55,8 +55,7 @@ HL_LDFLAGS = -pie -Wl,--as-needed $(LDOPT) $(LDFLAGS)
 HL_LIBS = $(shell pkg-config --libs $(PKGS)) $(CURL_LIBS) -lmilter -lpthread
 
 # --- shared modules -------------------------------------------------------
-LIB_SRCS := lib/str.c lib/status.c lib/log.c lib/conf.c lib/config.c lib/db.c \
-	lib/password.c lib/daemon.c lib/httpd.c lib/health.c lib/store_staff.c
+LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB_A := $(B)/libhotline.a
 
