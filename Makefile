@@ -76,8 +76,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 ALL_SRCS := $(LIB_SRCS) $(CTL_SRCS) $(WEBHOOK_SRCS) $(ADMIN_SRCS) $(PUSHER_SRCS) \
-	$(LINESIM_SRCS) $(UNIT_SRCS)
-ALL_HDRS := $(wildcard lib/*.h tools/hotlinectl/*.h tools/linesim/*.h)
+	$(LINESIM_SRCS) milter/lmtp.c $(UNIT_SRCS)
+ALL_HDRS := $(wildcard lib/*.h tools/hotlinectl/*.h tools/linesim/*.h milter/*.h)
 
 .PHONY: all asan deps test run stop db-start db-stop db-psql lint format format-check clean
 all: $(BINS) $(UNIT_BINS)
@@ -105,6 +105,12 @@ $(eval $(call link_program,hotline-webhook,$(WEBHOOK_SRCS)))
 $(eval $(call link_program,hotline-admin,$(ADMIN_SRCS)))
 $(eval $(call link_program,hotline-pusher,$(PUSHER_SRCS)))
 $(eval $(call link_program,linesim,$(LINESIM_SRCS)))
+
+# Modules of one daemon are tested with that daemon's objects.
+$(B)/obj/tests/unit/test_lmtp.o: HL_CFLAGS += -Imilter
+$(B)/tests/test_lmtp: $(B)/obj/tests/unit/test_lmtp.o $(B)/obj/milter/lmtp.o $(LIB_A)
+	@mkdir -p $(@D)
+	$(Q)$(call say,LD,$@)$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS) $(shell pkg-config --libs cmocka)
 
 # A unit test links the shared library and, for tests/unit/test_linesim_*.c,
 # the simulator's modules but its main().
