@@ -189,3 +189,28 @@ const char *db_error(const struct db *db)
 {
 	return db->err;
 }
+
+void db_rollback(struct db *db)
+{
+	char first[sizeof(db->err)];
+
+	if (db->conn == NULL)
+		return;
+	memcpy(first, db->err, sizeof(first));
+	PQclear(PQexec(db->conn, "ROLLBACK"));
+	memcpy(db->err, first, sizeof(first));
+}
+
+enum hl_status db_exec(struct db *db, const char *sql)
+{
+	PGconn *conn = db_conn(db);
+	PGresult *res;
+	enum hl_status st;
+
+	if (conn == NULL)
+		return HL_TEMPFAIL;
+	res = PQexec(conn, sql);
+	st = db_result_status(db, res);
+	PQclear(res);
+	return st;
+}

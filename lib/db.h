@@ -51,6 +51,14 @@ enum hl_status db_ping(struct db *db);
 /* Classify a finished statement: HL_OK for a command or tuples result. */
 enum hl_status db_result_status(struct db *db, const struct pg_result *res);
 
+/* Run a statement without parameters whose result is not needed
+ * (BEGIN, COMMIT, SET ...). */
+enum hl_status db_exec(struct db *db, const char *sql);
+
+/* ROLLBACK the open transaction, keeping in db_error() the error that made
+ * the caller give up (the rollback's own outcome is not news). */
+void db_rollback(struct db *db);
+
 /* The last error, one line, for logs and replies. */
 const char *db_error(const struct db *db);
 

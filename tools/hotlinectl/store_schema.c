@@ -13,33 +13,19 @@
 /* Any constant shared by every hotlinectl; "hotline" in ASCII. */
 #define MIGRATE_LOCK_KEY "7526752315813306981"
 
-static enum hl_status exec_simple(struct db *db, PGconn *conn, const char *sql)
-{
-	PGresult *res = PQexec(conn, sql);
-	enum hl_status st = db_result_status(db, res);
-
-	PQclear(res);
-	return st;
-}
-
 enum hl_status store_schema_init(struct db *db)
 {
-	PGconn *conn = db_conn(db);
-
-	if (conn == NULL)
-		return HL_TEMPFAIL;
-	return exec_simple(
-		db, conn,
-		"SET client_min_messages = warning;"
-		"CREATE TABLE IF NOT EXISTS schema_migrations ("
-		" version integer PRIMARY KEY,"
-		" name text NOT NULL,"
-		" checksum text NOT NULL,"
-		" applied_at timestamptz NOT NULL DEFAULT now(),"
-		" applied_by text NOT NULL DEFAULT current_user);"
-		"COMMENT ON TABLE schema_migrations IS"
-		" 'Migrations applied by hotlinectl migrate: one row per db/migrations file.';"
-		"RESET client_min_messages");
+	return db_exec(
+		db, "SET client_min_messages = warning;"
+		    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		    " version integer PRIMARY KEY,"
+		    " name text NOT NULL,"
+		    " checksum text NOT NULL,"
+		    " applied_at timestamptz NOT NULL DEFAULT now(),"
+		    " applied_by text NOT NULL DEFAULT current_user);"
+		    "COMMENT ON TABLE schema_migrations IS"
+		    " 'Migrations applied by hotlinectl migrate: one row per db/migrations file.';"
+		    "RESET client_min_messages");
 }
 
 enum hl_status store_schema_applied(struct db *db, int version, char *out, size_t outlen)
@@ -80,10 +66,9 @@ enum hl_status store_schema_apply(struct db *db, int version, const char *name,
 	if (conn == NULL)
 		return HL_TEMPFAIL;
 	str_msg(v, sizeof(v), "%d", version); /* always fits */
-	if ((st = exec_simple(db, conn, "BEGIN")) != HL_OK)
+	if ((st = db_exec(db, "BEGIN")) != HL_OK)
 		return st;
-	if ((st = exec_simple(db, conn, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")")) !=
-	    HL_OK)
+	if ((st = db_exec(db, "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")")) != HL_OK)
 		goto fail;
 	/* Another run may have applied it while we waited for the lock. */
 	res = PQexecParams(conn, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL,
@@ -93,7 +78,7 @@ enum hl_status store_schema_apply(struct db *db, int version, const char *name,
 	if (PQntuples(res) == 1) {
 		*already = true;
 		PQclear(res);
-		return exec_simple(db, conn, "ROLLBACK");
+		return db_exec(db, "ROLLBACK");
 	}
 	PQclear(res);
 
@@ -114,16 +99,9 @@ enum hl_status store_schema_apply(struct db *db, int version, const char *name,
 	if ((st = db_result_status(db, res)) != HL_OK)
 		goto fail;
 	PQclear(res);
-	return exec_simple(db, conn, "COMMIT");
+	return db_exec(db, "COMMIT");
 fail:
 	PQclear(res);
-	{
-		/* Keep the first error: ROLLBACK's own outcome is not news. */
-		char first[512];
-
-		str_msg(first, sizeof(first), "%s", db_error(db));
-		PQclear(PQexec(conn, "ROLLBACK"));
-		db_set_error(db, "%s", first);
-	}
+	db_rollback(db);
 	return st;
 }
