@@ -24,6 +24,8 @@ struct httpd {
 	httpd_fn fn;
 	void *ctx;
 	size_t max_body;
+	const char *too_large_type; /* the 413's content type and body */
+	const char *too_large_body;
 	int fd;
 	char *unix_path;
 };
@@ -190,6 +192,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			req->cap = (size_t)announced;
 		}
 		*con_cls = req;
+		/* Answer an announced oversize body now: waiting for the body would
+		 * read (and drop) all of it, or hang until the connection timeout
+		 * when the client sends less than it announced. */
+		if (req->too_large) {
+			httpd_reply_static(&reply, 413, h->too_large_type, h->too_large_body);
+			return send_reply(conn, &reply);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -214,14 +223,49 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (req->too_large) {
-		httpd_reply_static(&reply, 413, "text/plain; charset=utf-8",
-				   "request body too large\n");
+		httpd_reply_static(&reply, 413, h->too_large_type, h->too_large_body);
 		return send_reply(conn, &reply);
 	}
 	h->fn(h->ctx, req, &reply);
 	if (reply.body == NULL)
 		httpd_reply_static(&reply, reply.status, reply.content_type, "");
 	return send_reply(conn, &reply);
+}
+
+/* URIs and query arguments are decoded as libmicrohttpd does ("%HH"),
+ * except "%00": a decoded NUL would silently cut the C string a handler
+ * sees ("/v2/bot/profile/<id>%00junk" read as the profile of <id>,
+ * "limit=5%00x" as 5), so it stays as the three characters and fails
+ * whatever check follows. */
+static int hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *w = s;
+
+	(void)cls;
+	(void)conn;
+	for (const char *r = s; *r != '\0'; r++) {
+		int hi = r[0] == '%' ? hexdigit(r[1]) : -1, lo = hi >= 0 ? hexdigit(r[2]) : -1;
+
+		if (lo >= 0 && (hi | lo) != 0) {
+			*w++ = (char)(hi << 4 | lo);
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -329,7 +373,17 @@ struct httpd *httpd_start(const char *listen_addr, size_t max_body, httpd_fn fn,
 struct httpd *httpd_start_threads(const char *listen_addr, size_t max_body, unsigned threads,
 				  httpd_fn fn, void *ctx, char *err, size_t errlen)
 {
+	struct httpd_opts o = {.threads = threads};
+
+	return httpd_start_opts(listen_addr, max_body, &o, fn, ctx, err, errlen);
+}
+
+struct httpd *httpd_start_opts(const char *listen_addr, size_t max_body,
+			       const struct httpd_opts *opts, httpd_fn fn, void *ctx, char *err,
+			       size_t errlen)
+{
 	struct httpd *h;
+	unsigned threads = opts->threads;
 
 	h = calloc(1, sizeof(*h));
 	if (h == NULL) {
@@ -339,6 +393,12 @@ struct httpd *httpd_start_threads(const char *listen_addr, size_t max_body, unsi
 	h->fn = fn;
 	h->ctx = ctx;
 	h->max_body = max_body;
+	h->too_large_type = "text/plain; charset=utf-8";
+	h->too_large_body = "request body too large\n";
+	if (opts->too_large_type != NULL && opts->too_large_body != NULL) {
+		h->too_large_type = opts->too_large_type;
+		h->too_large_body = opts->too_large_body;
+	}
 	h->fd = open_listener(listen_addr, &h->unix_path, err, errlen);
 	if (h->fd < 0)
 		goto fail;
@@ -348,15 +408,16 @@ struct httpd *httpd_start_threads(const char *listen_addr, size_t max_body, unsi
 			h, MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_NOTIFY_COMPLETED,
 			on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
 			(unsigned)HTTPD_CONNECTION_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
-			(unsigned)HTTPD_CONNECTION_LIMIT, MHD_OPTION_THREAD_POOL_SIZE, threads,
-			MHD_OPTION_END);
+			(unsigned)HTTPD_CONNECTION_LIMIT, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+			NULL, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_END);
 	else
 		h->mhd = MHD_start_daemon(
 			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request,
 			h, MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_NOTIFY_COMPLETED,
 			on_completed, h, MHD_OPTION_CONNECTION_TIMEOUT,
 			(unsigned)HTTPD_CONNECTION_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
-			(unsigned)HTTPD_CONNECTION_LIMIT, MHD_OPTION_END);
+			(unsigned)HTTPD_CONNECTION_LIMIT, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+			NULL, MHD_OPTION_END);
 	if (h->mhd == NULL) {
 		str_msg(err, errlen, "cannot start the HTTP server on %s", listen_addr);
 		goto fail;

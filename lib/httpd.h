@@ -7,6 +7,8 @@
  * whatever it shares.  The handler sees the method, the path, the query
  * arguments, the headers it asks for and the whole request body (refused
  * with 413 beyond max_body bytes before it is buffered), and fills a reply.
+ * Paths and query arguments arrive %-decoded, except "%00", which is left
+ * as it is so that a NUL cannot cut a string short.
  * Every reply carries nosniff and no-store headers, plus up to
  * HTTPD_REPLY_HEADERS_MAX headers the handler adds (copied into the reply).
  */
@@ -49,6 +51,18 @@ struct httpd *httpd_start(const char *listen, size_t max_body, httpd_fn fn, void
  * fn then runs concurrently and must be thread-safe. */
 struct httpd *httpd_start_threads(const char *listen, size_t max_body, unsigned threads,
 				  httpd_fn fn, void *ctx, char *err, size_t errlen);
+
+/* What httpd_start_opts() takes beyond the address and the body limit. */
+struct httpd_opts {
+	unsigned threads; /* as httpd_start_threads(); 0 or 1: the internal thread */
+	/* The 413 that refuses a body over max_body: its content type and body
+	 * (constants, not copied), for daemons whose clients expect their own
+	 * error format.  NULL: "request body too large" as plain text. */
+	const char *too_large_type;
+	const char *too_large_body;
+};
+struct httpd *httpd_start_opts(const char *listen, size_t max_body, const struct httpd_opts *opts,
+			       httpd_fn fn, void *ctx, char *err, size_t errlen);
 void httpd_stop(struct httpd *h);
 
 const char *httpd_method(const struct httpd_request *req);

@@ -179,7 +179,10 @@ static void push(struct app *a, const struct httpd_request *req, struct httpd_re
 	    !send_body(call, req, reply, &b, details))
 		goto done;
 	to = json_string_value(json_object_get(b, "to"));
-	if (to == NULL)
+	if (to == NULL && json_object_get(b, "to") != NULL &&
+	    !json_is_null(json_object_get(b, "to")))
+		msgcheck_detail(details, "Must be a string", "to"); /* e.g. an array of ids */
+	else if (to == NULL)
 		msgcheck_detail(details, "May not be empty", "to");
 	else if (!sim_uid_parse(to, uid))
 		msgcheck_detail(details, "Invalid user ID", "to");

@@ -39,6 +39,9 @@
 
 /* Request bodies: a rich menu image is at most 1 MB; 2 MB leaves room. */
 #define MAX_BODY (2 * 1024 * 1024)
+/* A body over MAX_BODY is refused before it is read, in LINE's error shape
+ * (every LINE error is {"message": ...}; clients parse it). */
+#define TOO_LARGE_JSON "{\"message\":\"The request body is too large (at most 2 MB)\"}"
 
 #define AUTH_MISSING                                                                               \
 	"Authorization header required. Must follow the scheme, 'Authorization: Bearer <ACCESS "   \
@@ -404,7 +407,11 @@ int main(int argc, char **argv)
 		if (a.www == NULL)
 			log_info("phone view off", "reason=\"%s\"", err);
 	}
-	http = httpd_start_threads(f.listen, MAX_BODY, f.threads, route, &a, err, sizeof(err));
+	http = httpd_start_opts(f.listen, MAX_BODY,
+				&(struct httpd_opts){.threads = f.threads,
+						     .too_large_type = "application/json",
+						     .too_large_body = TOO_LARGE_JSON},
+				route, &a, err, sizeof(err));
 	if (http == NULL)
 		log_fatal("cannot start", "error=\"%s\"", err);
 

@@ -4,7 +4,8 @@
  * documented limits held (text 5,000 characters counted in UTF-16 code
  * units as LINE counts them, altText 1,500 for flex and imagemap and 400
  * for templates, URLs https and ≤ 2,000 characters, at most 13 quick reply
- * buttons, ...).
+ * buttons, ...).  Flex contents nested deeper than 64 levels are refused
+ * before they are measured, so a direct caller cannot exhaust the stack.
  *
  * Pure: takes jansson values, appends {"message","property"} objects to a
  * details array in LINE's error shape, and does no I/O, so unit tests call

@@ -1021,6 +1021,58 @@ long long sim_sent_on(const struct sim *s, const char *endpoint, const char *dat
 	return (long long)(uintptr_t)g_hash_table_lookup(s->sent, key);
 }
 
+/* Length of the valid UTF-8 sequence at p (jansson's rules: no overlong
+ * forms, no surrogates, nothing past U+10FFFF), or 0. */
+static size_t utf8_seq(const unsigned char *p)
+{
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* Copy request text (a path, a method, a header) into a log entry as valid
+ * UTF-8: a byte that does not start a valid sequence, or a character cut by
+ * the entry's size, becomes '?'.  Without this, json_string() refuses the
+ * text and the request vanished from GET /sim/requests (a path with %ff, a
+ * Latin-1 retry key, a long Japanese path cut mid-character). */
+static void log_text(char *dst, size_t size, const char *src)
+{
+	str_msg(dst, size, "%s", src != NULL ? src : "");
+	for (unsigned char *p = (unsigned char *)dst; *p != '\0';) {
+		size_t n = utf8_seq(p);
+
+		if (n == 0) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
+
 void sim_log_request(struct sim *s, const char *method, const char *path, const char *endpoint,
 		     int status, const char *retry_key, long recipients, const char *request_id)
 {
@@ -1033,11 +1085,11 @@ void sim_log_request(struct sim *s, const char *method, const char *path, const 
 	memset(e, 0, sizeof(*e));
 	e->seq = ++s->log_seq;
 	e->ts = sim_now_ms();
-	str_msg(e->method, sizeof(e->method), "%s", method);
-	str_msg(e->path, sizeof(e->path), "%s", path);
+	log_text(e->method, sizeof(e->method), method);
+	log_text(e->path, sizeof(e->path), path);
 	str_msg(e->endpoint, sizeof(e->endpoint), "%s", endpoint);
 	e->status = status;
-	str_msg(e->retry_key, sizeof(e->retry_key), "%s", retry_key ? retry_key : "");
+	log_text(e->retry_key, sizeof(e->retry_key), retry_key);
 	e->recipients = recipients;
 	str_msg(e->request_id, sizeof(e->request_id), "%s", request_id ? request_id : "");
 }
@@ -1079,7 +1131,7 @@ void sim_log_webhook(struct sim *s, const char *url, int status, const char *err
 	memset(e, 0, sizeof(*e));
 	e->seq = ++s->web_seq;
 	e->ts = sim_now_ms();
-	str_msg(e->url, sizeof(e->url), "%s", url);
+	log_text(e->url, sizeof(e->url), url); /* may be cut mid-character */
 	e->status = status;
 	str_msg(e->error, sizeof(e->error), "%s", error ? error : "");
 	e->attempt = attempt;

@@ -79,8 +79,18 @@ json_t *body_json(const struct httpd_request *req, char *err, size_t errlen)
 	}
 	v = json_loadb(body, len, 0, &jerr);
 	if (v == NULL) {
-		str_msg(err, errlen, "The request body has a syntax error (line: %d, column: %d)",
-			jerr.line, jerr.column);
+		/* Say which kind of bad body it is: all three used to read
+		 * "syntax error", which sent a client hunting for a typo. */
+		if (json_error_code(&jerr) == json_error_stack_overflow)
+			str_msg(err, errlen, "The request body is nested too deeply");
+		else if (json_error_code(&jerr) == json_error_invalid_utf8)
+			str_msg(err, errlen, "The request body is not valid UTF-8");
+		else if (json_error_code(&jerr) == json_error_null_character)
+			str_msg(err, errlen, "The request body has a NUL character");
+		else
+			str_msg(err, errlen,
+				"The request body has a syntax error (line: %d, column: %d)",
+				jerr.line, jerr.column);
 		return NULL;
 	}
 	if (!depth_ok(v, 1)) {
