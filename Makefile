@@ -63,23 +63,24 @@ LIB_A := $(B)/libhotline.a
 # The LINE simulator (tests, benchmarks, the demo, city staging).
 LINESIM_SRCS := $(wildcard tools/linesim/*.c)
 BINS := $(B)/bin/hotlinectl $(B)/bin/hotline-webhook $(B)/bin/hotline-admin \
-	$(B)/bin/hotline-pusher $(B)/bin/linesim
+	$(B)/bin/hotline-pusher $(B)/bin/hotline-lmtpd $(B)/bin/linesim
 
 CTL_SRCS := tools/hotlinectl/hotlinectl.c tools/hotlinectl/migrate.c \
 	tools/hotlinectl/store_schema.c tools/hotlinectl/admin_create.c
 WEBHOOK_SRCS := webhook/main.c
 ADMIN_SRCS := admin/main.c
 PUSHER_SRCS := pusher/main.c
+LMTPD_SRCS := milter/lmtpd.c milter/lmtp.c
 
 # --- unit tests -------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 ALL_SRCS := $(LIB_SRCS) $(CTL_SRCS) $(WEBHOOK_SRCS) $(ADMIN_SRCS) $(PUSHER_SRCS) \
-	$(LINESIM_SRCS) milter/lmtp.c $(UNIT_SRCS)
+	$(LINESIM_SRCS) $(LMTPD_SRCS) $(UNIT_SRCS)
 ALL_HDRS := $(wildcard lib/*.h tools/hotlinectl/*.h tools/linesim/*.h milter/*.h)
 
-.PHONY: all asan deps test run stop db-start db-stop db-psql lint format format-check clean
+.PHONY: all asan deps test run stop db-start db-stop db-psql lint format format-check clean fuzz
 all: $(BINS) $(UNIT_BINS)
 
 # `make asan test`: the goal switches VARIANT above; deps first, as on a fresh machine.
@@ -104,6 +105,7 @@ $(eval $(call link_program,hotlinectl,$(CTL_SRCS)))
 $(eval $(call link_program,hotline-webhook,$(WEBHOOK_SRCS)))
 $(eval $(call link_program,hotline-admin,$(ADMIN_SRCS)))
 $(eval $(call link_program,hotline-pusher,$(PUSHER_SRCS)))
+$(eval $(call link_program,hotline-lmtpd,$(LMTPD_SRCS)))
 $(eval $(call link_program,linesim,$(LINESIM_SRCS)))
 
 # Modules of one daemon are tested with that daemon's objects.
@@ -149,6 +151,25 @@ db-stop:
 	@tools/dev/pgctl stop
 db-psql:
 	@tools/dev/pgctl psql -d hotline
+
+# --- fuzzing: clang's libFuzzer with ASan and UBSan --------------------------
+# `make fuzz` runs each target for FUZZ_SECONDS; CI runs it after the tests.
+# New inputs the fuzzer finds are kept in var/fuzz/, the fixtures are seeds,
+# and a crash leaves its input in var/fuzz/ and fails the run.
+FUZZ_SECONDS ?= 60
+FUZZ_CC := clang-14
+FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Ilib \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+build/fuzz/fuzz_mail: tests/fuzz/fuzz_mail.c lib/mail.c lib/mail.h lib/str.c lib/status.c
+	@mkdir -p $(@D)
+	$(Q)$(call say,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags gmime-3.0) \
+		$(filter %.c,$^) $(shell pkg-config --libs gmime-3.0 openssl) -o $@
+
+fuzz: build/fuzz/fuzz_mail
+	@tools/dev/deps
+	@mkdir -p var/fuzz/mail
+	build/fuzz/fuzz_mail -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+		-print_final_stats=1 -artifact_prefix=var/fuzz/ var/fuzz/mail tests/fixtures/mail
 
 # No unbounded string functions anywhere (STYLE.md, rule 5).
 lint:

@@ -51,6 +51,14 @@ static const struct conf_key config_table[] = {
 	{"pusher", "metrics_listen", CONF_ADDR, "127.0.0.1:9101", 0, 0, NULL,
 	 OFF(pusher.metrics_listen)},
 	{"pusher", "db_user", CONF_STR, "hotline_pusher", 1, 63, NULL, OFF(pusher.db_user)},
+
+	{"lmtp", "listen", CONF_ADDR, "127.0.0.1:2424", 0, 0, NULL, OFF(lmtp.listen)},
+	{"lmtp", "db_user", CONF_STR, "hotline_ingest", 1, 63, NULL, OFF(lmtp.db_user)},
+	{"lmtp", "hostname", CONF_STR, "", 0, 253, NULL, OFF(lmtp.hostname)},
+	{"lmtp", "max_message_bytes", CONF_INT, "26214400", 65536, 104857600, NULL,
+	 OFF(lmtp.max_message_bytes)},
+	{"lmtp", "max_connections", CONF_INT, "64", 1, 1024, NULL, OFF(lmtp.max_connections)},
+	{"lmtp", "timeout_seconds", CONF_INT, "300", 10, 3600, NULL, OFF(lmtp.timeout_seconds)},
 };
 
 #define NKEYS (sizeof(config_table) / sizeof(config_table[0]))

@@ -53,6 +53,14 @@ struct hl_config {
 		char *metrics_listen;
 		char *db_user;
 	} pusher;
+	struct {
+		char *listen;
+		char *db_user;
+		char *hostname;
+		long long max_message_bytes;
+		long long max_connections;
+		long long timeout_seconds;
+	} lmtp;
 };
 
 enum hl_secret {

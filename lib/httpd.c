@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "listen.h"
 #include "log.h"
 #include "str.h"
 
@@ -283,87 +284,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 }
 
-/* Make the listening socket ourselves so one code path serves IPv4, IPv6
- * and unix sockets. */
-static int open_listener(const char *listen_addr, char **unix_path, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	char host[64];
-	const char *port;
-	int fd = -1, on = 1;
-
-	memset(&ss, 0, sizeof(ss));
-	*unix_path = NULL;
-	if (strncmp(listen_addr, "unix:", 5) == 0) {
-		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
-
-		sun->sun_family = AF_UNIX;
-		if (!str_copy(sun->sun_path, listen_addr + 5, sizeof(sun->sun_path))) {
-			str_msg(err, errlen, "%s: socket path too long", listen_addr);
-			return -1;
-		}
-		sslen = sizeof(*sun);
-		*unix_path = strdup(listen_addr + 5);
-		if (*unix_path == NULL)
-			return -1;
-		unlink(*unix_path);
-	} else {
-		const char *colon = strrchr(listen_addr, ':');
-		const char *h0 = listen_addr;
-		size_t hlen;
-
-		if (colon == NULL)
-			goto bad;
-		port = colon + 1;
-		if (*h0 == '[') {
-			h0++;
-			hlen = (size_t)(colon - h0 - 1);
-		} else {
-			hlen = (size_t)(colon - h0);
-		}
-		if (hlen >= sizeof(host))
-			goto bad;
-		memcpy(host, h0, hlen);
-		host[hlen] = '\0';
-		if (strchr(host, ':') != NULL) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-			s6->sin6_family = AF_INET6;
-			s6->sin6_port = htons((unsigned short)atoi(port));
-			if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-				goto bad;
-			sslen = sizeof(*s6);
-		} else {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-			s4->sin_family = AF_INET;
-			s4->sin_port = htons((unsigned short)atoi(port));
-			if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-				goto bad;
-			sslen = sizeof(*s4);
-		}
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto sys;
-	if (ss.ss_family != AF_UNIX)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (bind(fd, (struct sockaddr *)&ss, sslen) < 0 || listen(fd, 128) < 0)
-		goto sys;
-	return fd;
-bad:
-	str_msg(err, errlen, "%s: not a listen address", listen_addr);
-	return -1;
-sys:
-	str_msg(err, errlen, "cannot listen on %s: %s", listen_addr, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	free(*unix_path);
-	*unix_path = NULL;
-	return -1;
-}
-
 struct httpd *httpd_start(const char *listen_addr, size_t max_body, httpd_fn fn, void *ctx,
 			  char *err, size_t errlen)
 {
@@ -399,7 +319,7 @@ struct httpd *httpd_start_opts(const char *listen_addr, size_t max_body,
 		h->too_large_type = opts->too_large_type;
 		h->too_large_body = opts->too_large_body;
 	}
-	h->fd = open_listener(listen_addr, &h->unix_path, err, errlen);
+	h->fd = listen_open(listen_addr, 128, 0660, &h->unix_path, err, errlen);
 	if (h->fd < 0)
 		goto fail;
 	if (threads > 1)

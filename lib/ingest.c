@@ -1,0 +1,213 @@
+/*
+ * ingest — decode → rules → enqueue, shared by every way mail comes in;
+ * see ingest.h for the outcomes.
+ */
+#include "ingest.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "rules.h"
+#include "store_mail.h"
+#include "store_rules.h"
+#include "str.h"
+#include "textsplit.h"
+
+/* An alert longer than LINE's 5 messages is split further (up to this
+ * many parts) so that staff see where it was cut; the first 5 are kept. */
+#define TEXTSPLIT_SPLIT_MAX 100
+/* deliveries.title is at most 200 characters. */
+#define TITLE_MAX_CHARS 200
+
+/* "sha256:<hex>" of the raw bytes: the dedupe key of an undecodable mail. */
+static bool raw_key(const char *raw, size_t len, char *out, size_t size)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (size < 8 + 64 + 1 || EVP_Digest(raw, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+		return false;
+	memcpy(out, "sha256:", 7);
+	return str_hex(md, mdlen, out + 7, size - 7);
+}
+
+/* The first TITLE_MAX_CHARS characters of s, cut between characters. */
+static void make_title(const char *s, char *out, size_t size)
+{
+	size_t i = 0, chars = 0;
+
+	while (s[i] != '\0' && chars < TITLE_MAX_CHARS) {
+		size_t n = 1;
+
+		while ((s[i + n] & 0xc0) == 0x80)
+			n++;
+		if (i + n >= size)
+			break;
+		i += n;
+		chars++;
+	}
+	memcpy(out, s, i);
+	out[i] = '\0';
+}
+
+/* LINE text messages for text: at most five; *cut is set when the text
+ * needed more (the caller then holds the delivery for staff). */
+static char *messages_json(const char *text, bool *cut)
+{
+	json_t *arr = json_array();
+	char **parts = NULL, *out = NULL;
+	size_t n = 0, i;
+
+	*cut = false;
+	if (arr == NULL)
+		return NULL;
+	if (textsplit(text, TEXTSPLIT_LINE_MAX_UNITS, TEXTSPLIT_SPLIT_MAX, &parts, &n) < 0 ||
+	    n == 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	if (n > TEXTSPLIT_LINE_MAX_MESSAGES)
+		*cut = true;
+	for (i = 0; i < n && i < TEXTSPLIT_LINE_MAX_MESSAGES; i++)
+		json_array_append_new(arr,
+				      json_pack("{s:s, s:s}", "type", "text", "text", parts[i]));
+	out = json_dumps(arr, JSON_COMPACT);
+	textsplit_free(parts, n);
+	json_decref(arr);
+	return out;
+}
+
+enum hl_status ingest_mail(struct db *db, const struct mail_limits *lim,
+			   const struct ingest_request *rq, struct ingest_outcome *out)
+{
+	struct mail_alert *alert = NULL;
+	struct rule_defs *defs = NULL;
+	struct rule_set *rs = NULL;
+	struct rules_result *res = NULL;
+	struct mail_record rec;
+	char err[256], key[80], title[TITLE_MAX_CHARS * 4 + 1], hold[512];
+	char *msgs = NULL, *target = NULL, *trace = NULL;
+	enum hl_status st, result = HL_TEMPFAIL;
+	bool cut = false;
+
+	memset(out, 0, sizeof(*out));
+	memset(&rec, 0, sizeof(rec));
+	rec.via = rq->via;
+	rec.source_ref = rq->source_ref;
+	rec.envelope_from = rq->envelope_from;
+	rec.envelope_to = rq->rcpts;
+	rec.nto = rq->nrcpts;
+	rec.raw = rq->raw;
+	rec.raw_len = rq->len;
+
+	st = mail_decode(rq->raw, rq->len, lim, &alert, err, sizeof(err));
+	if (st == HL_TEMPFAIL) {
+		str_msg(out->reason, sizeof(out->reason), "out of memory, try again later");
+		return HL_TEMPFAIL;
+	}
+	if (st == HL_PERMFAIL) {
+		/* Kept for audit, then refused for good. */
+		if (!raw_key(rq->raw, rq->len, key, sizeof(key))) {
+			str_msg(out->reason, sizeof(out->reason),
+				"cannot hash the mail, try again later");
+			return HL_TEMPFAIL;
+		}
+		rec.dedupe_key = key;
+		rec.disposition = MAIL_FAILED;
+		rec.error = err;
+		result = HL_PERMFAIL;
+		str_msg(out->reason, sizeof(out->reason), "not accepted: %s", err);
+		goto store;
+	}
+	rec.dedupe_key = alert->dedupe_key;
+	rec.message_id = alert->message_id;
+	rec.header_from = alert->header_from;
+	rec.subject = alert->subject;
+	rec.body = alert->body;
+
+	if ((st = store_rules_load(db, &defs)) != HL_OK) {
+		str_msg(out->reason, sizeof(out->reason),
+			"cannot read the mail rules (%s), try again later", db_error(db));
+		result = HL_TEMPFAIL;
+		goto done;
+	}
+	rs = rules_compile(defs->defs, defs->n, err, sizeof(err));
+	if (rs == NULL) {
+		/* A stored rule that no longer compiles must not lose the alert:
+		 * queue it held, with the reason, for staff to look at. */
+		log_error("mail rules do not compile", "error=\"%s\"", err);
+		str_msg(hold, sizeof(hold), "メールルールにエラーがあるため承認待ちにしました: %s",
+			err);
+		rec.disposition = MAIL_HOLD;
+		rec.hold_reason = hold;
+		msgs = messages_json(*alert->subject ? alert->subject : alert->body, &cut);
+	} else {
+		if ((st = rules_apply(rs, alert, rq->envelope_from, &res)) != HL_OK) {
+			str_msg(out->reason, sizeof(out->reason), "out of memory, try again later");
+			result = HL_TEMPFAIL;
+			goto done;
+		}
+		trace = res->trace != NULL ? json_dumps(res->trace, JSON_COMPACT) : NULL;
+		rec.trace_json = trace;
+		if (res->action == RULES_REFUSE) {
+			rec.disposition = MAIL_IGNORE;
+			result = HL_PERMFAIL;
+			str_msg(out->reason, sizeof(out->reason),
+				"sender not allowed by the mail rules");
+			goto store;
+		}
+		rec.disposition = res->action == RULES_HOLD ? MAIL_HOLD : MAIL_QUEUE;
+		rec.hold_reason = res->reason;
+		if (res->target != NULL)
+			target = json_dumps(res->target, JSON_COMPACT | JSON_SORT_KEYS);
+		rec.target_json = target;
+		msgs = messages_json(res->text, &cut);
+	}
+	if (msgs == NULL) {
+		/* An empty alert (no subject, no body) cannot become a message. */
+		rec.disposition = MAIL_IGNORE;
+		result = HL_PERMFAIL;
+		str_msg(out->reason, sizeof(out->reason), "the mail has no text to send");
+		goto store;
+	}
+	if (cut) {
+		str_msg(hold, sizeof(hold),
+			"本文が LINE の上限（5 通 × 5000 文字）を超えるため、先頭 5 "
+			"通分で承認待ちにしました");
+		rec.disposition = MAIL_HOLD;
+		rec.hold_reason = hold;
+	}
+	make_title(alert->subject, title, sizeof(title));
+	rec.title = title;
+	rec.messages_json = msgs;
+	result = HL_OK;
+store:
+	st = store_mail_ingest(db, &rec, &out->mail_id, &out->delivery_id, &out->duplicate);
+	if (st != HL_OK) {
+		str_msg(out->reason, sizeof(out->reason), "cannot store the mail (%s)%s",
+			db_error(db), st == HL_TEMPFAIL ? ", try again later" : "");
+		/* Whatever the mail, a storage failure is ours: Postfix keeps it. */
+		result = HL_TEMPFAIL;
+		goto done;
+	}
+	if (out->duplicate) {
+		str_msg(out->reason, sizeof(out->reason), "already accepted");
+		result = HL_OK;
+	} else if (result == HL_OK) {
+		str_msg(out->reason, sizeof(out->reason), "%s as delivery %lld",
+			rec.disposition == MAIL_HOLD ? "held for approval" : "queued",
+			out->delivery_id);
+	}
+done:
+	free(msgs);
+	free(target);
+	free(trace);
+	rules_result_free(res);
+	rules_free(rs);
+	store_rules_free(defs);
+	mail_alert_free(alert);
+	return result;
+}

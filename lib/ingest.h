@@ -1,0 +1,44 @@
+/*
+ * ingest — the mail bridge's one core: decode → rules → enqueue.
+ *
+ * hotline-lmtpd, hotline-milter and hotline-imapd all hand each mail to
+ * ingest_mail(), so the three ways in behave identically; `hotlinectl
+ * rules test` runs the same steps without the enqueue (ingest_preview).
+ *
+ * Outcomes: HL_OK when the mail is stored (queued, held for approval, or
+ * already accepted before); HL_TEMPFAIL when it must be offered again later
+ * (the database is unreachable or busy, out of memory): nothing was
+ * stored; HL_PERMFAIL when it will never be accepted (not a mail, too
+ * large, the sender is not allowed).  The reason is one line for the
+ * protocol reply and the log, never the mail's content.
+ */
+#ifndef HL_INGEST_H
+#define HL_INGEST_H
+
+#include <stddef.h>
+
+#include "db.h"
+#include "mail.h"
+#include "status.h"
+
+struct ingest_request {
+	const char *via;	   /* "lmtp", "milter" or "imap" */
+	const char *source_ref;	   /* e.g. IMAP UID; NULL when none */
+	const char *envelope_from; /* "" for the null sender */
+	const char *const *rcpts;
+	size_t nrcpts;
+	const char *raw;
+	size_t len;
+};
+
+struct ingest_outcome {
+	char reason[256];
+	long long mail_id;     /* 0 when nothing was stored */
+	long long delivery_id; /* 0 when no delivery was made */
+	bool duplicate;	       /* accepted before: nothing new stored */
+};
+
+enum hl_status ingest_mail(struct db *db, const struct mail_limits *lim,
+			   const struct ingest_request *rq, struct ingest_outcome *out);
+
+#endif

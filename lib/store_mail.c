@@ -1,0 +1,183 @@
+/*
+ * store_mail — SQL of the mail queue; see store_mail.h.
+ */
+#include "store_mail.h"
+
+#include <libpq-fe.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "str.h"
+
+/* A PostgreSQL text[] literal: {"a","b"} with " and \ escaped.  NULL when
+ * out of memory. */
+static char *text_array(const char *const *items, size_t n)
+{
+	size_t i, len = 3, k = 0;
+	char *out;
+
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(items[i]);
+
+		if (l > (SIZE_MAX - len) / 2 - 4)
+			return NULL;
+		len += 2 * l + 3;
+	}
+	out = malloc(len);
+	if (out == NULL)
+		return NULL;
+	out[k++] = '{';
+	for (i = 0; i < n; i++) {
+		const char *c;
+
+		if (i > 0)
+			out[k++] = ',';
+		out[k++] = '"';
+		for (c = items[i]; *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\')
+				out[k++] = '\\';
+			out[k++] = *c;
+		}
+		out[k++] = '"';
+	}
+	out[k++] = '}';
+	out[k] = '\0';
+	return out;
+}
+
+static const char *disposition_status(enum mail_disposition d)
+{
+	switch (d) {
+	case MAIL_QUEUE:
+		return "queued";
+	case MAIL_HOLD:
+		return "held";
+	case MAIL_IGNORE:
+		return "ignored";
+	case MAIL_FAILED:
+		return "failed";
+	}
+	return "failed";
+}
+
+static bool read_id(PGresult *res, long long *id)
+{
+	return PQntuples(res) == 1 && str_to_ll(PQgetvalue(res, 0, 0), 1, INT64_MAX, id);
+}
+
+enum hl_status store_mail_ingest(struct db *db, const struct mail_record *r, long long *mail_id,
+				 long long *delivery_id, bool *duplicate)
+{
+	PGconn *conn = db_conn(db);
+	PGresult *res = NULL;
+	char *to = NULL;
+	enum hl_status st = HL_TEMPFAIL;
+	bool has_delivery = r->disposition == MAIL_QUEUE || r->disposition == MAIL_HOLD;
+
+	*mail_id = *delivery_id = 0;
+	*duplicate = false;
+	if (conn == NULL)
+		return HL_TEMPFAIL;
+	if (r->raw_len > INT32_MAX) {
+		db_set_error(db, "mail too large to store");
+		return HL_PERMFAIL;
+	}
+	to = text_array(r->envelope_to, r->nto);
+	if (to == NULL) {
+		db_set_error(db, "out of memory");
+		return HL_TEMPFAIL;
+	}
+	if ((st = db_exec(db, "BEGIN")) != HL_OK)
+		goto done;
+	{
+		/* Inserted as 'received': the status that needs a delivery is set
+		 * below, once the delivery exists. */
+		const char *params[11] = {r->via,	  r->source_ref,    r->dedupe_key,
+					  r->message_id,  r->envelope_from, to,
+					  r->header_from, r->subject,	    r->body,
+					  r->raw,	  r->error};
+		int lengths[11] = {0}, formats[11] = {0};
+
+		lengths[9] = (int)r->raw_len;
+		formats[9] = 1; /* raw bytes as binary: no escaping of 25 MB */
+		res = PQexecParams(
+			conn,
+			"INSERT INTO mails (via, source_ref, dedupe_key, message_id,"
+			" envelope_from, envelope_to, header_from, subject, body, raw, error)"
+			" VALUES ($1, $2, $3, $4, $5, $6::text[], $7, $8, $9, $10::bytea, $11)"
+			" ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+			11, NULL, params, lengths, formats, 0);
+	}
+	if ((st = db_result_status(db, res)) != HL_OK)
+		goto rollback;
+	if (PQntuples(res) == 0) {
+		*duplicate = true;
+		PQclear(res);
+		res = NULL;
+		st = db_exec(db, "COMMIT");
+		goto done;
+	}
+	if (!read_id(res, mail_id)) {
+		db_set_error(db, "unexpected reply to the mail insert");
+		st = HL_PERMFAIL;
+		goto rollback;
+	}
+	PQclear(res);
+	res = NULL;
+
+	if (has_delivery) {
+		const char *everyone =
+			r->disposition == MAIL_QUEUE && r->target_json == NULL ? "true" : "false";
+		const char *params[6] = {r->title != NULL ? r->title : "",
+					 r->messages_json,
+					 everyone,
+					 r->target_json,
+					 disposition_status(r->disposition),
+					 r->hold_reason};
+
+		res = PQexecParams(
+			conn,
+			"INSERT INTO deliveries (source, title, messages, everyone, target, status,"
+			" hold_reason) VALUES ('mail', $1, $2::jsonb, $3::boolean, $4::jsonb, $5, "
+			"$6)"
+			" RETURNING id",
+			6, NULL, params, NULL, NULL, 0);
+		if ((st = db_result_status(db, res)) != HL_OK)
+			goto rollback;
+		if (!read_id(res, delivery_id)) {
+			db_set_error(db, "unexpected reply to the delivery insert");
+			st = HL_PERMFAIL;
+			goto rollback;
+		}
+		PQclear(res);
+		res = NULL;
+	}
+	{
+		char mid[24], did[24];
+		const char *params[4] = {mid, disposition_status(r->disposition),
+					 has_delivery ? did : NULL, r->trace_json};
+
+		str_msg(mid, sizeof(mid), "%lld", *mail_id);
+		str_msg(did, sizeof(did), "%lld", *delivery_id);
+		res = PQexecParams(conn,
+				   "UPDATE mails SET status = $2, delivery_id = $3::bigint,"
+				   " rule_trace = $4::jsonb WHERE id = $1::bigint",
+				   4, NULL, params, NULL, NULL, 0);
+		if ((st = db_result_status(db, res)) != HL_OK)
+			goto rollback;
+		PQclear(res);
+		res = NULL;
+	}
+	st = db_exec(db, "COMMIT");
+	goto done;
+rollback:
+	PQclear(res);
+	res = NULL;
+	db_rollback(db);
+	*mail_id = *delivery_id = 0;
+done:
+	PQclear(res);
+	free(to);
+	return st;
+}
