@@ -5,7 +5,8 @@
 # replies Postfix needs (250 / 554 / 552 / 451), and nothing is lost.
 . "$HL_TOP/tests/lib.sh"
 
-samples="$HL_TOP/../shared/samples"
+# The samples of ../shared/samples, copied into the tree as fixtures.
+samples="$HL_TOP/tests/fixtures/mail"
 db=$(db_new)
 conf=$(conf_for "$db")
 check "migrate" ctl "$conf" migrate
