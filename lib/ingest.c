@@ -143,7 +143,13 @@ enum hl_status ingest_mail(struct db *db, const struct mail_limits *lim,
 			err);
 		rec.disposition = MAIL_HOLD;
 		rec.hold_reason = hold;
-		msgs = messages_json(*alert->subject ? alert->subject : alert->body, &cut);
+		{
+			/* The alert as it came, for staff to edit before sending. */
+			char *plain = str_dup_printf("%s\n\n%s", alert->subject, alert->body);
+
+			msgs = plain != NULL ? messages_json(plain, &cut) : NULL;
+			free(plain);
+		}
 	} else {
 		if ((st = rules_apply(rs, alert, rq->envelope_from, &res)) != HL_OK) {
 			str_msg(out->reason, sizeof(out->reason), "out of memory, try again later");

@@ -77,6 +77,18 @@ head -c 1100000 /dev/zero | tr '\0' 'x' | fold -w 76 >"$tap_tmp/big.txt"
 out=$(send "$tap_tmp/big.txt")
 like "a mail over the size limit is refused with 552" "$out" "552 5\.3\.4"
 
+# --- a stored rule that no longer compiles holds the alert, never loses it -------
+sql "$db" "INSERT INTO mail_rules (kind, position, name, part, pattern)
+	   VALUES ('strip', 5, '壊れたルール', 'body', '(unclosed')" >/dev/null
+sed 's/^Message-ID: <20251123\./Message-ID: <broken-rule./' "$samples/04-event-shinmachi-utf8-qp.eml" \
+	>"$tap_tmp/broken-rule.eml"
+out=$(send "$tap_tmp/broken-rule.eml")
+like "with a broken rule the alert is still accepted" "$out" "250 2\.0\.0 <[^>]*> held for approval as delivery [0-9]+"
+like "held for staff with the pattern error as the reason" \
+	"$(sql "$db" "SELECT d.status || '|' || d.hold_reason FROM deliveries d JOIN mails m ON m.delivery_id = d.id WHERE m.message_id LIKE 'broken-rule.%'")" \
+	"^held\|メールルールにエラーがあるため承認待ちにしました: .*missing closing parenthesis"
+sql "$db" "DELETE FROM mail_rules WHERE position = 5" >/dev/null
+
 # --- the database goes away: 451, and the mail comes back later ----------------
 kill -TERM "$pid"
 wait "$pid"
