@@ -63,7 +63,7 @@ LIB_A := $(B)/libhotline.a
 # The LINE simulator (tests, benchmarks, the demo, city staging).
 LINESIM_SRCS := $(wildcard tools/linesim/*.c)
 BINS := $(B)/bin/hotlinectl $(B)/bin/hotline-webhook $(B)/bin/hotline-admin \
-	$(B)/bin/hotline-pusher $(B)/bin/hotline-lmtpd $(B)/bin/linesim
+	$(B)/bin/hotline-pusher $(B)/bin/hotline-lmtpd $(B)/bin/hotline-milter $(B)/bin/linesim
 
 CTL_SRCS := tools/hotlinectl/hotlinectl.c tools/hotlinectl/migrate.c \
 	tools/hotlinectl/store_schema.c tools/hotlinectl/admin_create.c
@@ -71,13 +71,14 @@ WEBHOOK_SRCS := webhook/main.c
 ADMIN_SRCS := admin/main.c
 PUSHER_SRCS := pusher/main.c
 LMTPD_SRCS := milter/lmtpd.c milter/lmtp.c
+MILTERD_SRCS := milter/milterd.c milter/match.c
 
 # --- unit tests -------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 ALL_SRCS := $(LIB_SRCS) $(CTL_SRCS) $(WEBHOOK_SRCS) $(ADMIN_SRCS) $(PUSHER_SRCS) \
-	$(LINESIM_SRCS) $(LMTPD_SRCS) $(UNIT_SRCS)
+	$(LINESIM_SRCS) $(LMTPD_SRCS) $(MILTERD_SRCS) $(UNIT_SRCS)
 ALL_HDRS := $(wildcard lib/*.h tools/hotlinectl/*.h tools/linesim/*.h milter/*.h)
 
 .PHONY: all asan deps test run stop db-start db-stop db-psql lint format format-check clean fuzz
@@ -106,11 +107,18 @@ $(eval $(call link_program,hotline-webhook,$(WEBHOOK_SRCS)))
 $(eval $(call link_program,hotline-admin,$(ADMIN_SRCS)))
 $(eval $(call link_program,hotline-pusher,$(PUSHER_SRCS)))
 $(eval $(call link_program,hotline-lmtpd,$(LMTPD_SRCS)))
+$(eval $(call link_program,hotline-milter,$(MILTERD_SRCS)))
 $(eval $(call link_program,linesim,$(LINESIM_SRCS)))
 
 # Modules of one daemon are tested with that daemon's objects.
 $(B)/obj/tests/unit/test_lmtp.o: HL_CFLAGS += -Imilter
 $(B)/tests/test_lmtp: $(B)/obj/tests/unit/test_lmtp.o $(B)/obj/milter/lmtp.o $(LIB_A)
+	@mkdir -p $(@D)
+	$(Q)$(call say,LD,$@)$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS) $(shell pkg-config --libs cmocka)
+
+$(B)/obj/tests/unit/test_milter_match.o: HL_CFLAGS += -Imilter
+$(B)/tests/test_milter_match: $(B)/obj/tests/unit/test_milter_match.o $(B)/obj/milter/match.o \
+		$(LIB_A)
 	@mkdir -p $(@D)
 	$(Q)$(call say,LD,$@)$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS) $(shell pkg-config --libs cmocka)
 
@@ -132,10 +140,12 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIB_A)
 deps:
 	@tools/dev/deps
 
+# FUZZ_SECONDS=N adds N seconds of fuzzing per target as a last suite.
 test:
 	@tools/dev/deps
 	@$(MAKE) --no-print-directory all VARIANT=$(VARIANT)
-	@tests/run $(B)
+	@$(if $(FUZZ_SECONDS),$(MAKE) --no-print-directory build/fuzz/fuzz_mail)
+	@HL_FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run $(B)
 
 run:
 	@tools/dev/deps
@@ -153,10 +163,10 @@ db-psql:
 	@tools/dev/pgctl psql -d hotline
 
 # --- fuzzing: clang's libFuzzer with ASan and UBSan --------------------------
-# `make fuzz` runs each target for FUZZ_SECONDS; CI runs it after the tests.
+# `make fuzz` runs each target for FUZZ_SECONDS (verbose, by hand); CI runs
+# them as the last suite of `make test FUZZ_SECONDS=60`.
 # New inputs the fuzzer finds are kept in var/fuzz/, the fixtures are seeds,
 # and a crash leaves its input in var/fuzz/ and fails the run.
-FUZZ_SECONDS ?= 60
 FUZZ_CC := clang-14
 FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Ilib \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -168,7 +178,7 @@ build/fuzz/fuzz_mail: tests/fuzz/fuzz_mail.c lib/mail.c lib/mail.h lib/str.c lib
 fuzz: build/fuzz/fuzz_mail
 	@tools/dev/deps
 	@mkdir -p var/fuzz/mail
-	build/fuzz/fuzz_mail -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+	build/fuzz/fuzz_mail -max_total_time=$(or $(FUZZ_SECONDS),60) -max_len=65536 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix=var/fuzz/ var/fuzz/mail tests/fixtures/mail
 
 # No unbounded string functions anywhere (STYLE.md, rule 5).
