@@ -16,6 +16,8 @@
 #include "str.h"
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+/* In the order of enum hl_milter_on_error. */
+static const char *const milter_on_error[] = {"tempfail", "accept", NULL};
 
 #define OFF(field) offsetof(struct hl_config, field)
 
@@ -59,6 +61,16 @@ static const struct conf_key config_table[] = {
 	 OFF(lmtp.max_message_bytes)},
 	{"lmtp", "max_connections", CONF_INT, "64", 1, 1024, NULL, OFF(lmtp.max_connections)},
 	{"lmtp", "timeout_seconds", CONF_INT, "300", 10, 3600, NULL, OFF(lmtp.timeout_seconds)},
+
+	{"milter", "listen", CONF_ADDR, "127.0.0.1:8891", 0, 0, NULL, OFF(milter.listen)},
+	{"milter", "db_user", CONF_STR, "hotline_ingest", 1, 63, NULL, OFF(milter.db_user)},
+	{"milter", "on_error", CONF_ENUM, "tempfail", 0, 0, milter_on_error, OFF(milter.on_error)},
+	/* The lists are parsed and checked by hotline-milter (milter/match.c). */
+	{"milter", "match_senders", CONF_STR, "", 0, 1024, NULL, OFF(milter.match_senders)},
+	{"milter", "match_recipients", CONF_STR, "", 0, 1024, NULL, OFF(milter.match_recipients)},
+	{"milter", "max_message_bytes", CONF_INT, "26214400", 65536, 104857600, NULL,
+	 OFF(milter.max_message_bytes)},
+	{"milter", "timeout_seconds", CONF_INT, "300", 10, 3600, NULL, OFF(milter.timeout_seconds)},
 };
 
 #define NKEYS (sizeof(config_table) / sizeof(config_table[0]))

@@ -61,6 +61,22 @@ struct hl_config {
 		long long max_connections;
 		long long timeout_seconds;
 	} lmtp;
+	struct {
+		char *listen;
+		char *db_user;
+		int on_error; /* enum hl_milter_on_error */
+		char *match_senders;
+		char *match_recipients;
+		long long max_message_bytes;
+		long long timeout_seconds;
+	} milter;
+};
+
+/* [milter] on_error: what Postfix is told when an alert copy failed for a
+ * reason that passes (the database is down). */
+enum hl_milter_on_error {
+	HL_MILTER_TEMPFAIL = 0, /* 4xx: Postfix retries, the alert is not lost */
+	HL_MILTER_ACCEPT,	/* the mail flows on, the copy is missed (logged) */
 };
 
 enum hl_secret {
