@@ -214,3 +214,8 @@ enum hl_status db_exec(struct db *db, const char *sql)
 	PQclear(res);
 	return st;
 }
+
+bool db_connection_lost(const struct db *db)
+{
+	return db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK;
+}

@@ -45,6 +45,9 @@ void db_free(struct db *db);
  * when the server is unreachable (then db_error() says why). */
 struct pg_conn *db_conn(struct db *db);
 
+/* True when the connection was lost (the next db_conn() reconnects). */
+bool db_connection_lost(const struct db *db);
+
 /* A quick round trip ("SELECT 1") for health checks. */
 enum hl_status db_ping(struct db *db);
 

@@ -80,8 +80,8 @@ static char *messages_json(const char *text, bool *cut)
 	return out;
 }
 
-enum hl_status ingest_mail(struct db *db, const struct mail_limits *lim,
-			   const struct ingest_request *rq, struct ingest_outcome *out)
+static enum hl_status ingest_once(struct db *db, const struct mail_limits *lim,
+				  const struct ingest_request *rq, struct ingest_outcome *out)
 {
 	struct mail_alert *alert = NULL;
 	struct rule_defs *defs = NULL;
@@ -89,7 +89,7 @@ enum hl_status ingest_mail(struct db *db, const struct mail_limits *lim,
 	struct rules_result *res = NULL;
 	struct mail_record rec;
 	char err[256], key[80], title[TITLE_MAX_CHARS * 4 + 1], hold[512];
-	char *msgs = NULL, *target = NULL, *trace = NULL;
+	char *msgs = NULL, *target = NULL, *trace = NULL, qerr[300];
 	enum hl_status st, result = HL_TEMPFAIL;
 	bool cut = false;
 
@@ -129,8 +129,10 @@ enum hl_status ingest_mail(struct db *db, const struct mail_limits *lim,
 	rec.body = alert->body;
 
 	if ((st = store_rules_load(db, &defs)) != HL_OK) {
+		log_warn("cannot read the mail rules", "error=%s",
+			 log_quote(db_error(db), qerr, sizeof(qerr)));
 		str_msg(out->reason, sizeof(out->reason),
-			"cannot read the mail rules (%s), try again later", db_error(db));
+			"cannot read the mail rules: database unavailable, try again later");
 		result = HL_TEMPFAIL;
 		goto done;
 	}
@@ -193,8 +195,11 @@ enum hl_status ingest_mail(struct db *db, const struct mail_limits *lim,
 store:
 	st = store_mail_ingest(db, &rec, &out->mail_id, &out->delivery_id, &out->duplicate);
 	if (st != HL_OK) {
-		str_msg(out->reason, sizeof(out->reason), "cannot store the mail (%s)%s",
-			db_error(db), st == HL_TEMPFAIL ? ", try again later" : "");
+		log_warn("cannot store the mail", "error=%s",
+			 log_quote(db_error(db), qerr, sizeof(qerr)));
+		str_msg(out->reason, sizeof(out->reason), "cannot store the mail: %s",
+			st == HL_TEMPFAIL ? "database unavailable, try again later"
+					  : "database refused it, try again later");
 		/* Whatever the mail, a storage failure is ours: Postfix keeps it. */
 		result = HL_TEMPFAIL;
 		goto done;
@@ -216,4 +221,19 @@ done:
 	store_rules_free(defs);
 	mail_alert_free(alert);
 	return result;
+}
+
+enum hl_status ingest_mail(struct db *db, const struct mail_limits *lim,
+			   const struct ingest_request *rq, struct ingest_outcome *out)
+{
+	enum hl_status st = ingest_once(db, lim, rq, out);
+
+	/* A pooled connection cut by a database restart fails once; Postfix
+	 * would then wait minutes to retry.  Reconnect and try again at once:
+	 * dedupe makes a repeat harmless if the first commit did happen. */
+	if (st == HL_TEMPFAIL && db_connection_lost(db)) {
+		log_info("database connection lost, retrying once", NULL);
+		st = ingest_once(db, lim, rq, out);
+	}
+	return st;
 }

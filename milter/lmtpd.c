@@ -115,6 +115,7 @@ static void store_message(struct conn *c, struct lmtp_session *s, const struct l
 		.len = m->len,
 	};
 	struct ingest_outcome out;
+	char q[300];
 	enum hl_status st, *outcomes;
 	const char **reasons;
 	struct db *db;
@@ -145,7 +146,8 @@ static void store_message(struct conn *c, struct lmtp_session *s, const struct l
 			 m->len, m->nrcpts);
 	else
 		log_warn(st == HL_TEMPFAIL ? "mail deferred" : "mail refused",
-			 "session=%s size=%zu reason=\"%s\"", c->session, m->len, out.reason);
+			 "session=%s size=%zu reason=%s", c->session, m->len,
+			 log_quote(out.reason, q, sizeof(q)));
 	free(outcomes);
 	free(reasons);
 }

@@ -335,6 +335,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 	enum hl_status st;
 	sfsistat action;
 	struct db *db;
+	char q[300];
 
 	if (c == NULL)
 		return SMFIS_CONTINUE;
@@ -375,16 +376,16 @@ static sfsistat on_eom(SMFICTX *ctx)
 			 out.duplicate ? "yes" : "no", c->len, c->nrcpts);
 	else if (st == HL_PERMFAIL)
 		log_warn("mail not copied, it continues",
-			 "session=%s queue_id=%s size=%zu reason=\"%s\"", c->session, queue_id(ctx),
-			 c->len, out.reason);
+			 "session=%s queue_id=%s size=%zu reason=%s", c->session, queue_id(ctx),
+			 c->len, log_quote(out.reason, q, sizeof(q)));
 	else if (action == SMFIS_TEMPFAIL)
 		log_warn("mail deferred, Postfix retries it",
-			 "session=%s queue_id=%s size=%zu reason=\"%s\"", c->session, queue_id(ctx),
-			 c->len, out.reason);
+			 "session=%s queue_id=%s size=%zu reason=%s", c->session, queue_id(ctx),
+			 c->len, log_quote(out.reason, q, sizeof(q)));
 	else
 		log_error("alert copy missed, the mail continues (on_error = accept)",
-			  "session=%s queue_id=%s size=%zu reason=\"%s\"", c->session,
-			  queue_id(ctx), c->len, out.reason);
+			  "session=%s queue_id=%s size=%zu reason=%s", c->session, queue_id(ctx),
+			  c->len, log_quote(out.reason, q, sizeof(q)));
 	reset_message(c);
 	return action;
 }
