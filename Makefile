@@ -170,7 +170,7 @@ db-psql:
 FUZZ_CC := clang-14
 FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Ilib \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-build/fuzz/fuzz_mail: tests/fuzz/fuzz_mail.c lib/mail.c lib/mail.h lib/str.c lib/status.c
+build/fuzz/fuzz_mail: tests/fuzz/fuzz_mail.c lib/mail.c lib/mail.h lib/str.c lib/status.c lib/utf8.c
 	@mkdir -p $(@D)
 	$(Q)$(call say,FUZZ,$@)$(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags gmime-3.0) \
 		$(filter %.c,$^) $(shell pkg-config --libs gmime-3.0 openssl) -o $@

@@ -47,6 +47,7 @@
 #include <openssl/evp.h>
 
 #include "str.h"
+#include "utf8.h"
 
 /* Defaults and why each limit exists. */
 /* A 2 GB "mail" or a decompression-bomb-sized attachment: nothing bigger is
@@ -139,36 +140,12 @@ static void append_replacement(GString *out)
 	g_string_append_len(out, REPLACEMENT, 3);
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 when invalid
- * (overlong forms, surrogates and values over U+10FFFF are invalid). */
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid. */
 static size_t utf8_seq_len(const unsigned char *s, size_t n)
 {
-	unsigned c = s[0];
+	uint32_t cp;
 
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xE0 && s[1] < 0xA0)
-			return 0;
-		if (c == 0xED && s[1] >= 0xA0)
-			return 0;
-		return 3;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
-		    (s[3] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xF0 && s[1] < 0x90)
-			return 0;
-		if (c == 0xF4 && s[1] >= 0x90)
-			return 0;
-		return 4;
-	}
-	return 0;
+	return utf8_decode(s, n, &cp);
 }
 
 /* Append UTF-8 text, each invalid byte replaced by U+FFFD; returns how many

@@ -76,6 +76,7 @@
 #include <time.h>
 
 #include "str.h"
+#include "utf8.h"
 
 /*
  * Limits.  Patterns are written by staff, and a pattern such as (a+)+$ is
@@ -210,45 +211,6 @@ static char *dup_or_null(const char *s, bool *nomem)
 	return d;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid:
- * overlong forms, surrogates and values past U+10FFFF are refused. */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	uint32_t c;
-	size_t len, i;
-
-	if (n == 0)
-		return 0;
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 static bool utf8_valid(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -256,7 +218,7 @@ static bool utf8_valid(const char *s)
 	uint32_t cp;
 
 	while (n > 0) {
-		k = utf8_seq(p, n, &cp);
+		k = utf8_decode(p, n, &cp);
 		if (k == 0)
 			return false;
 		p += k;
@@ -274,7 +236,7 @@ static char *utf8_sanitize(const char *s, size_t *outlen)
 	uint32_t cp;
 
 	while (n > 0) {
-		k = utf8_seq(p, n, &cp);
+		k = utf8_decode(p, n, &cp);
 		if (k == 0) {
 			sb_add(&b, "\xef\xbf\xbd", 3);
 			k = 1;
@@ -298,7 +260,7 @@ static char *kw_normalize(const char *s, size_t n)
 	char *out;
 
 	while (n > 0) {
-		k = utf8_seq(p, n, &cp);
+		k = utf8_decode(p, n, &cp);
 		if (k == 0)
 			k = 1; /* cannot happen: the input was sanitised */
 		if (cp == 0x3000) {

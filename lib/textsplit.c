@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "str.h"
+#include "utf8.h"
 
 enum {
 	CUT_NEVER = 0,
@@ -32,46 +33,6 @@ enum {
 	CUT_ANY = 4,
 };
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid:
- * overlong forms, surrogates and values past U+10FFFF are refused, as LINE
- * (and PostgreSQL) would refuse them. */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	uint32_t c;
-	size_t len, i;
-
-	if (n == 0)
-		return 0;
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 size_t textsplit_utf16_units(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -79,7 +40,7 @@ size_t textsplit_utf16_units(const char *s)
 	uint32_t cp;
 
 	while (n > 0) {
-		k = utf8_seq(p, n, &cp);
+		k = utf8_decode(p, n, &cp);
 		if (k == 0)
 			return (size_t)-1;
 		units += cp >= 0x10000 ? 2 : 1;
@@ -220,7 +181,7 @@ static size_t decode(const char *text, struct decoded *d)
 		return (size_t)-1;
 	d->units[0] = 0;
 	while (pos < len) {
-		k = utf8_seq(p + pos, len - pos, &cp);
+		k = utf8_decode(p + pos, len - pos, &cp);
 		if (k == 0)
 			return pos + 1;
 		d->cps[n] = cp;

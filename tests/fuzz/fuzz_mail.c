@@ -7,7 +7,7 @@
  *
  *	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
  *		$(pkg-config --cflags gmime-3.0) tests/fuzz/fuzz_mail.c lib/mail.c \
- *		lib/str.c lib/status.c $(pkg-config --libs gmime-3.0 openssl) \
+ *		lib/str.c lib/status.c lib/utf8.c $(pkg-config --libs gmime-3.0 openssl) \
  *		-o build/fuzz_mail
  *	build/fuzz_mail -max_total_time=60 -max_len=65536 tests/fixtures/mail
  */
