@@ -66,7 +66,8 @@ BINS := $(B)/bin/hotlinectl $(B)/bin/hotline-webhook $(B)/bin/hotline-admin \
 	$(B)/bin/hotline-pusher $(B)/bin/hotline-lmtpd $(B)/bin/hotline-milter $(B)/bin/linesim
 
 CTL_SRCS := tools/hotlinectl/hotlinectl.c tools/hotlinectl/migrate.c \
-	tools/hotlinectl/store_schema.c tools/hotlinectl/admin_create.c
+	tools/hotlinectl/store_schema.c tools/hotlinectl/admin_create.c \
+	tools/hotlinectl/rules_test.c
 WEBHOOK_SRCS := webhook/main.c
 ADMIN_SRCS := admin/main.c
 PUSHER_SRCS := pusher/main.c

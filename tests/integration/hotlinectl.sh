@@ -42,4 +42,19 @@ out=$(ctl "$conf" admin create suzuki </dev/null 2>&1)
 like "no password on stdin is refused" "$out" "expected the password on the first line"
 is "nothing else was created" "$(sql "$db" "SELECT count(*) FROM staff")" 1
 
+# --- rules test: the mail rules' preview -------------------------------------------
+psql -X -q -v ON_ERROR_STOP=1 -1 -d "$db" -f "$HL_TOP/db/demo/0002_mail_rules.sql" >/dev/null
+out=$(ctl "$conf" rules test "$HL_TOP/tests/fixtures/mail/03-kasai-haruna-sjis-qp.eml" 2>&1)
+is "rules test exits 0" "$?" 0
+like "it shows the target filter" "$out" '配信先: \{"all":\[\{"any":\["fire"\],"item":"category"\},\{"any":\["haruna"\],"item":"region"\}\]\}'
+like "and the LINE text with the city's link appended" "$out" "詳しくは高崎市ホームページをご覧ください。"
+unlike "and not the stripped footer" "$out" "配信停止"
+out=$(ctl "$conf" rules test "$HL_TOP/tests/fixtures/mail/03-kasai-haruna-sjis-qp.eml" --from x@evil.example 2>&1)
+like "another envelope sender is refused" "$out" "結果: 配信しない"
+is "rules test stores nothing" "$(sql "$db" "SELECT count(*) FROM mails")" 0
+printf 'not a mail\n' >"$tap_tmp/junk"
+out=$(ctl "$conf" rules test "$tap_tmp/junk" 2>&1)
+is "a file that is not a mail fails" "$?" 1
+like "and says why" "$out" "junk: not a mail"
+
 tap_done

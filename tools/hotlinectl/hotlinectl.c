@@ -3,6 +3,7 @@
  *
  *   hotlinectl [-c FILE] migrate [--status]
  *   hotlinectl [-c FILE] admin create LOGIN [--name NAME] [--department DEPT]
+ *   hotlinectl [-c FILE] rules test MAIL_FILE [--from SENDER]
  *   hotlinectl [-c FILE] check-config
  *   hotlinectl version | help
  *
@@ -22,6 +23,7 @@
 #include "db.h"
 #include "log.h"
 #include "migrate.h"
+#include "rules_test.h"
 
 #ifndef HL_VERSION
 #define HL_VERSION "dev"
@@ -37,6 +39,10 @@ static void usage(FILE *out)
 		"  admin create LOGIN [--name NAME] [--department DEPT]\n"
 		"                            create a 管理者 account; the password is read from\n"
 		"                            standard input (asked twice on a terminal)\n"
+		"  rules test MAIL_FILE [--from SENDER]\n"
+		"                            show what the mail rules make of a mail (text,\n"
+		"                            target, trace) without storing or sending it;\n"
+		"                            SENDER defaults to the mail's From address\n"
 		"  check-config              check the configuration file and exit\n"
 		"  version                   print the version\n"
 		"\n"
@@ -114,6 +120,30 @@ static int cmd_admin(struct hl_config *cfg, int argc, char **argv)
 	return rc == 0 ? 0 : 1;
 }
 
+static int cmd_rules(struct hl_config *cfg, int argc, char **argv)
+{
+	const char *from = NULL;
+	struct db *db;
+	int rc;
+
+	if (argc == 5 && strcmp(argv[3], "--from") == 0)
+		from = argv[4];
+	else if (argc != 3) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "test") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	db = open_owner_db(cfg);
+	if (db == NULL)
+		return 1;
+	rc = rules_test(db, argv[2], from, stdout);
+	db_free(db);
+	return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *conf_arg = NULL;
@@ -161,6 +191,8 @@ int main(int argc, char **argv)
 		rc = cmd_migrate(cfg, argc, argv);
 	} else if (strcmp(argv[0], "admin") == 0) {
 		rc = cmd_admin(cfg, argc, argv);
+	} else if (strcmp(argv[0], "rules") == 0) {
+		rc = cmd_rules(cfg, argc, argv);
 	} else {
 		fprintf(stderr, "hotlinectl: unknown command '%s'\n", argv[0]);
 		usage(stderr);
