@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "str.h"
 
 #define STR_MAX_DEFAULT 4095
@@ -334,41 +335,17 @@ int conf_load_string(const struct conf_key *keys, size_t nkeys, void *base, cons
 int conf_load(const struct conf_key *keys, size_t nkeys, void *base, const char *path, char *err,
 	      size_t errlen)
 {
-	FILE *fp = NULL;
-	char *text = NULL;
 	size_t len;
+	char *text = file_read(path, CONF_FILE_MAX, &len, err, errlen);
 	int rc = -1;
 
-	fp = fopen(path, "r");
-	if (fp == NULL) {
-		str_msg(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		goto fail;
-	}
-	text = malloc(CONF_FILE_MAX + 1);
-	if (text == NULL) {
-		str_msg(err, errlen, "%s: out of memory", path);
-		goto fail;
-	}
-	len = fread(text, 1, CONF_FILE_MAX + 1, fp);
-	if (ferror(fp)) {
-		str_msg(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (len > CONF_FILE_MAX) {
-		str_msg(err, errlen, "%s: larger than %d bytes; is this a config file?", path,
-			CONF_FILE_MAX);
-		goto fail;
-	}
-	if (memchr(text, '\0', len) != NULL) {
+	if (text == NULL)
+		return -1;
+	if (memchr(text, '\0', len) != NULL)
 		str_msg(err, errlen, "%s: contains a NUL byte; is this a config file?", path);
-		goto fail;
-	}
-	text[len] = '\0';
-	rc = conf_load_string(keys, nkeys, base, text, path, err, errlen);
-fail:
+	else
+		rc = conf_load_string(keys, nkeys, base, text, path, err, errlen);
 	free(text);
-	if (fp != NULL)
-		fclose(fp);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "store_schema.h"
 #include "str.h"
 
@@ -102,38 +103,21 @@ fail:
 	return NULL;
 }
 
-/* Read a file whole, NUL-terminated; NULL on error (printed). */
+/* Read a migration whole; NULL on error (printed). */
 static char *read_file(const char *path, size_t *len)
 {
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n;
+	char err[512], *buf = file_read(path, MIGRATION_MAX_BYTES, len, err, sizeof(err));
 
-	if (fp == NULL) {
-		fprintf(stderr, "hotlinectl: cannot open %s: %s\n", path, strerror(errno));
+	if (buf == NULL) {
+		fprintf(stderr, "hotlinectl: %s\n", err);
 		return NULL;
 	}
-	buf = malloc(MIGRATION_MAX_BYTES + 1);
-	if (buf == NULL)
-		goto fail;
-	n = fread(buf, 1, MIGRATION_MAX_BYTES + 1, fp);
-	if (ferror(fp) || n > MIGRATION_MAX_BYTES) {
-		fprintf(stderr, "hotlinectl: %s: unreadable or larger than %d bytes\n", path,
-			MIGRATION_MAX_BYTES);
-		goto fail;
-	}
-	if (memchr(buf, '\0', n) != NULL) {
+	if (memchr(buf, '\0', *len) != NULL) {
 		fprintf(stderr, "hotlinectl: %s: contains a NUL byte\n", path);
-		goto fail;
+		free(buf);
+		return NULL;
 	}
-	buf[n] = '\0';
-	*len = n;
-	fclose(fp);
 	return buf;
-fail:
-	free(buf);
-	fclose(fp);
-	return NULL;
 }
 
 static bool sha256_hex(const char *data, size_t len, char out[65])

@@ -3,11 +3,11 @@
  */
 #include "rules_test.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "mail.h"
 #include "rules.h"
 #include "store_rules.h"
@@ -16,34 +16,6 @@
 
 /* A preview reads at most what hotline-lmtpd would accept by default. */
 #define PREVIEW_MAX_BYTES (25 * 1024 * 1024)
-
-static char *read_mail(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n;
-
-	if (fp == NULL) {
-		fprintf(stderr, "hotlinectl: cannot open %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(PREVIEW_MAX_BYTES + 1);
-	if (buf == NULL)
-		goto fail;
-	n = fread(buf, 1, PREVIEW_MAX_BYTES + 1, fp);
-	if (ferror(fp) || n > PREVIEW_MAX_BYTES) {
-		fprintf(stderr, "hotlinectl: %s: unreadable or larger than %d bytes\n", path,
-			PREVIEW_MAX_BYTES);
-		goto fail;
-	}
-	*len = n;
-	fclose(fp);
-	return buf;
-fail:
-	free(buf);
-	fclose(fp);
-	return NULL;
-}
 
 static const char *action_label(enum rules_action a)
 {
@@ -69,9 +41,11 @@ int rules_test(struct db *db, const char *path, const char *envelope_from, FILE 
 	char *raw;
 	int rc = -1;
 
-	raw = read_mail(path, &len);
-	if (raw == NULL)
+	raw = file_read(path, PREVIEW_MAX_BYTES, &len, err, sizeof(err));
+	if (raw == NULL) {
+		fprintf(stderr, "hotlinectl: %s\n", err);
 		return -1;
+	}
 	if (mail_decode(raw, len, NULL, &alert, err, sizeof(err)) != HL_OK) {
 		fprintf(stderr, "hotlinectl: %s: %s\n", path, err);
 		goto done;
