@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,12 +81,156 @@ static char *messages_json(const char *text, bool *cut)
 	return out;
 }
 
-static enum hl_status ingest_once(struct db *db, const struct mail_limits *lim,
+/*
+ * The compiled rule set is kept between mails: PCRE2's JIT compilation is
+ * the dearest step of an alert, and the rules change a few times a year.
+ * Each mail still reads the rule definitions (two small queries, so a
+ * staff edit takes effect at the next mail), fingerprints them, and
+ * compiles only when the fingerprint changed.  A set in use by one thread
+ * stays alive, by reference count, while another installs a newer one.
+ */
+struct compiled {
+	struct rule_set *rs;
+	unsigned char fp[32];
+	unsigned refs;
+};
+
+struct ingest {
+	struct mail_limits limits;
+	pthread_mutex_t lock;
+	struct compiled *current; /* holds one reference */
+};
+
+struct ingest *ingest_new(const struct mail_limits *lim)
+{
+	struct ingest *ing = calloc(1, sizeof(*ing));
+
+	if (ing == NULL)
+		return NULL;
+	if (lim != NULL)
+		ing->limits = *lim;
+	else
+		mail_limits_default(&ing->limits);
+	pthread_mutex_init(&ing->lock, NULL);
+	return ing;
+}
+
+static void compiled_put(struct ingest *ing, struct compiled *c)
+{
+	bool last;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&ing->lock);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&ing->lock);
+	if (last) {
+		rules_free(c->rs);
+		free(c);
+	}
+}
+
+void ingest_free(struct ingest *ing)
+{
+	if (ing == NULL)
+		return;
+	compiled_put(ing, ing->current);
+	pthread_mutex_destroy(&ing->lock);
+	free(ing);
+}
+
+/* Feed a length-prefixed field, so that ("ab","c") and ("a","bc") differ. */
+static void fp_field(EVP_MD_CTX *md, const char *s)
+{
+	size_t n = s != NULL ? strlen(s) + 1 : 0;
+
+	EVP_DigestUpdate(md, &n, sizeof(n));
+	if (s != NULL)
+		EVP_DigestUpdate(md, s, n);
+}
+
+static bool fingerprint(const struct rule_defs *defs, unsigned char fp[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int len = 0;
+	size_t i, k;
+	bool ok;
+
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		return false;
+	}
+	for (i = 0; i < defs->n; i++) {
+		const struct rule_def *d = &defs->defs[i];
+		int nums[6] = {(int)d->kind,	  d->enabled,	    (int)d->part,
+			       (int)d->placement, (int)d->fallback, (int)d->nvalues};
+
+		EVP_DigestUpdate(md, &d->id, sizeof(d->id));
+		EVP_DigestUpdate(md, nums, sizeof(nums));
+		fp_field(md, d->name);
+		fp_field(md, d->pattern);
+		fp_field(md, d->text);
+		fp_field(md, d->item_key);
+		fp_field(md, d->fallback_target);
+		for (k = 0; k < d->nvalues; k++) {
+			fp_field(md, d->values[k].keyword);
+			fp_field(md, d->values[k].value_key);
+			EVP_DigestUpdate(md, &d->values[k].everyone, sizeof(d->values[k].everyone));
+		}
+	}
+	ok = EVP_DigestFinal_ex(md, fp, &len) == 1 && len == 32;
+	EVP_MD_CTX_free(md);
+	return ok;
+}
+
+/* The compiled set for defs, with a reference for the caller; NULL with err
+ * when the rules do not compile (or memory ran out). */
+static struct compiled *compiled_get(struct ingest *ing, const struct rule_defs *defs, char *err,
+				     size_t errlen)
+{
+	unsigned char fp[32];
+	struct compiled *c = NULL, *old = NULL;
+
+	if (!fingerprint(defs, fp)) {
+		str_msg(err, errlen, "cannot fingerprint the rules");
+		return NULL;
+	}
+	pthread_mutex_lock(&ing->lock);
+	if (ing->current != NULL && memcmp(ing->current->fp, fp, sizeof(fp)) == 0) {
+		c = ing->current;
+		c->refs++;
+	}
+	pthread_mutex_unlock(&ing->lock);
+	if (c != NULL)
+		return c;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		str_msg(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->rs = rules_compile(defs->defs, defs->n, err, errlen);
+	if (c->rs == NULL) {
+		free(c);
+		return NULL;
+	}
+	memcpy(c->fp, fp, sizeof(fp));
+	c->refs = 2; /* the cache's and the caller's */
+	pthread_mutex_lock(&ing->lock);
+	old = ing->current;
+	ing->current = c;
+	pthread_mutex_unlock(&ing->lock);
+	compiled_put(ing, old);
+	log_info("mail rules compiled", "rules=%zu", defs->n);
+	return c;
+}
+
+static enum hl_status ingest_once(struct ingest *ing, struct db *db,
 				  const struct ingest_request *rq, struct ingest_outcome *out)
 {
 	struct mail_alert *alert = NULL;
 	struct rule_defs *defs = NULL;
-	struct rule_set *rs = NULL;
+	struct compiled *compiled = NULL;
 	struct rules_result *res = NULL;
 	struct mail_record rec;
 	char err[256], key[80], title[TITLE_MAX_CHARS * 4 + 1], hold[512];
@@ -103,7 +248,7 @@ static enum hl_status ingest_once(struct db *db, const struct mail_limits *lim,
 	rec.raw = rq->raw;
 	rec.raw_len = rq->len;
 
-	st = mail_decode(rq->raw, rq->len, lim, &alert, err, sizeof(err));
+	st = mail_decode(rq->raw, rq->len, &ing->limits, &alert, err, sizeof(err));
 	if (st == HL_TEMPFAIL) {
 		str_msg(out->reason, sizeof(out->reason), "out of memory, try again later");
 		return HL_TEMPFAIL;
@@ -136,8 +281,8 @@ static enum hl_status ingest_once(struct db *db, const struct mail_limits *lim,
 		result = HL_TEMPFAIL;
 		goto done;
 	}
-	rs = rules_compile(defs->defs, defs->n, err, sizeof(err));
-	if (rs == NULL) {
+	compiled = compiled_get(ing, defs, err, sizeof(err));
+	if (compiled == NULL) {
 		/* A stored rule that no longer compiles must not lose the alert:
 		 * queue it held, with the reason, for staff to look at. */
 		log_error("mail rules do not compile", "error=\"%s\"", err);
@@ -153,7 +298,7 @@ static enum hl_status ingest_once(struct db *db, const struct mail_limits *lim,
 			free(plain);
 		}
 	} else {
-		if ((st = rules_apply(rs, alert, rq->envelope_from, &res)) != HL_OK) {
+		if ((st = rules_apply(compiled->rs, alert, rq->envelope_from, &res)) != HL_OK) {
 			str_msg(out->reason, sizeof(out->reason), "out of memory, try again later");
 			result = HL_TEMPFAIL;
 			goto done;
@@ -217,23 +362,23 @@ done:
 	free(target);
 	free(trace);
 	rules_result_free(res);
-	rules_free(rs);
+	compiled_put(ing, compiled);
 	store_rules_free(defs);
 	mail_alert_free(alert);
 	return result;
 }
 
-enum hl_status ingest_mail(struct db *db, const struct mail_limits *lim,
-			   const struct ingest_request *rq, struct ingest_outcome *out)
+enum hl_status ingest_mail(struct ingest *ing, struct db *db, const struct ingest_request *rq,
+			   struct ingest_outcome *out)
 {
-	enum hl_status st = ingest_once(db, lim, rq, out);
+	enum hl_status st = ingest_once(ing, db, rq, out);
 
 	/* A pooled connection cut by a database restart fails once; Postfix
 	 * would then wait minutes to retry.  Reconnect and try again at once:
 	 * dedupe makes a repeat harmless if the first commit did happen. */
 	if (st == HL_TEMPFAIL && db_connection_lost(db)) {
 		log_info("database connection lost, retrying once", NULL);
-		st = ingest_once(db, lim, rq, out);
+		st = ingest_once(ing, db, rq, out);
 	}
 	return st;
 }

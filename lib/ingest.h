@@ -21,6 +21,8 @@
 #include "mail.h"
 #include "status.h"
 
+struct ingest;
+
 struct ingest_request {
 	const char *via;	   /* "lmtp", "milter" or "imap" */
 	const char *source_ref;	   /* e.g. IMAP UID; NULL when none */
@@ -38,7 +40,13 @@ struct ingest_outcome {
 	bool duplicate;	       /* accepted before: nothing new stored */
 };
 
-enum hl_status ingest_mail(struct db *db, const struct mail_limits *lim,
-			   const struct ingest_request *rq, struct ingest_outcome *out);
+/* The state a daemon keeps across mails: its decoding limits and the
+ * compiled rule set (shared by its threads).  NULL when out of memory. */
+struct ingest *ingest_new(const struct mail_limits *lim);
+void ingest_free(struct ingest *ing);
+
+/* Thread-safe: each thread passes its own db. */
+enum hl_status ingest_mail(struct ingest *ing, struct db *db, const struct ingest_request *rq,
+			   struct ingest_outcome *out);
 
 #endif

@@ -43,7 +43,7 @@
 
 struct server {
 	const struct hl_config *cfg;
-	struct mail_limits limits;
+	struct ingest *ingest; /* limits and the compiled rules, shared */
 	char hostname[256];
 	atomic_bool stopping;
 	pthread_mutex_t lock; /* guards everything below */
@@ -131,7 +131,7 @@ static void store_message(struct conn *c, struct lmtp_session *s, const struct l
 	}
 	memset(&out, 0, sizeof(out));
 	db = pool_get(c->srv);
-	st = ingest_mail(db, &c->srv->limits, &rq, &out);
+	st = ingest_mail(c->srv->ingest, db, &rq, &out);
 	pool_put(c->srv, db);
 	/* One mail, one outcome: every recipient gets the same answer. */
 	for (i = 0; i < m->nrcpts; i++) {
@@ -307,8 +307,15 @@ int main(int argc, char **argv)
 	}
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = cfg;
-	mail_limits_default(&srv.limits);
-	srv.limits.max_bytes = (size_t)cfg->lmtp.max_message_bytes;
+	{
+		struct mail_limits lim;
+
+		mail_limits_default(&lim);
+		lim.max_bytes = (size_t)cfg->lmtp.max_message_bytes;
+		srv.ingest = ingest_new(&lim);
+		if (srv.ingest == NULL)
+			log_fatal("out of memory", NULL);
+	}
 	if (*cfg->lmtp.hostname != '\0')
 		str_msg(srv.hostname, sizeof(srv.hostname), "%s", cfg->lmtp.hostname);
 	else if (gethostname(srv.hostname, sizeof(srv.hostname) - 1) != 0)
@@ -362,6 +369,7 @@ int main(int argc, char **argv)
 	pthread_mutex_unlock(&srv.lock);
 	free(srv.pool);
 	free(srv.fds);
+	ingest_free(srv.ingest);
 	config_free(cfg);
 	return 0;
 }

@@ -57,7 +57,7 @@
 
 struct server {
 	const struct hl_config *cfg;
-	struct mail_limits limits;
+	struct ingest *ingest; /* limits and the compiled rules, shared */
 	struct match_list *senders, *recipients;
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t idle;  /* signalled when copying drops */
@@ -364,7 +364,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 			.len = c->len,
 		};
 		db = pool_get();
-		st = ingest_mail(db, &srv.limits, &rq, &out);
+		st = ingest_mail(srv.ingest, db, &rq, &out);
 		pool_put(db);
 	}
 	action = milter_action(st);
@@ -511,8 +511,15 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return 0;
 	}
-	mail_limits_default(&srv.limits);
-	srv.limits.max_bytes = (size_t)cfg->milter.max_message_bytes;
+	{
+		struct mail_limits lim;
+
+		mail_limits_default(&lim);
+		lim.max_bytes = (size_t)cfg->milter.max_message_bytes;
+		srv.ingest = ingest_new(&lim);
+		if (srv.ingest == NULL)
+			log_fatal("out of memory", NULL);
+	}
 	pthread_mutex_init(&srv.lock, NULL);
 	pthread_cond_init(&srv.idle, NULL);
 	if (match_list_count(srv.senders) == 0 && match_list_count(srv.recipients) == 0)
@@ -554,6 +561,7 @@ int main(int argc, char **argv)
 	}
 	match_list_free(srv.senders);
 	match_list_free(srv.recipients);
+	ingest_free(srv.ingest);
 	config_free(cfg);
 	return rc;
 }

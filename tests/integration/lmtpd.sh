@@ -88,6 +88,19 @@ like "held for staff with the pattern error as the reason" \
 	"$(sql "$db" "SELECT d.status || '|' || d.hold_reason FROM deliveries d JOIN mails m ON m.delivery_id = d.id WHERE m.message_id LIKE 'broken-rule.%'")" \
 	"^held\|メールルールにエラーがあるため承認待ちにしました: .*missing closing parenthesis"
 sql "$db" "DELETE FROM mail_rules WHERE position = 5" >/dev/null
+# The compiled rules are cached between mails: a staff edit must still take
+# effect at the very next mail.
+sed 's/^Message-ID: <20251123\./Message-ID: <after-fix./' "$samples/04-event-shinmachi-utf8-qp.eml" \
+	>"$tap_tmp/after-fix.eml"
+like "once the rule is removed the next alert is queued again" "$(send "$tap_tmp/after-fix.eml")" \
+	"250 2\.0\.0 <[^>]*> queued as delivery [0-9]+"
+sql "$db" "UPDATE mail_rule_values SET keyword = '新町地区' WHERE keyword = '新町'" >/dev/null
+sed 's/^Message-ID: <20251123\./Message-ID: <renamed./' "$samples/04-event-shinmachi-utf8-qp.eml" \
+	>"$tap_tmp/renamed.eml"
+send "$tap_tmp/renamed.eml" >/dev/null
+is "an edited keyword table is used at the next mail (新町 no longer maps to a region)" \
+	"$(sql "$db" "SELECT d.target::text FROM deliveries d JOIN mails m ON m.delivery_id = d.id WHERE m.message_id LIKE 'renamed.%'")" \
+	'{"all": [{"any": ["event"], "item": "category"}]}'
 
 # --- the database goes away: 451, and the mail comes back later ----------------
 kill -TERM "$pid"
