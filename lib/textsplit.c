@@ -3,8 +3,9 @@
  *
  * The text is decoded once into code points with, for each boundary between
  * two of them, a level: 0 where a cut is forbidden (inside a character as a
- * reader sees it, or inside a URL), then 1 paragraph break, 2 sentence end or
- * line end, 3 comma or space, 4 anywhere else.  Each message is then the
+ * reader sees it, or inside a URL), then 1 paragraph break, 2 sentence end,
+ * 3 line end (mail is often wrapped mid-sentence, so a 。 is the better
+ * cut), 4 comma or space, 5 anywhere else.  Each message is then the
  * longest run that fits, ending at the best level that still leaves the
  * message at least half full.  Greedy is enough here: LINE's 5 × 5000 is far
  * more than an alert, and the cut points only need to be sensible.
@@ -29,8 +30,12 @@ enum {
 	CUT_NEVER = 0,
 	CUT_PARAGRAPH = 1,
 	CUT_SENTENCE = 2,
-	CUT_PHRASE = 3,
-	CUT_ANY = 4,
+	CUT_LINE = 3,
+	CUT_PHRASE = 4,
+	CUT_ANY = 5,
+	/* Inside a URL but between two characters: cut only when a URL
+	 * longer than a whole message must be (TEXTSPLIT_CUT_LONG_URLS). */
+	CUT_URL = 6,
 };
 
 size_t textsplit_utf16_units(const char *s)
@@ -115,6 +120,13 @@ static bool ends_url(uint32_t c)
 static bool is_sentence_end(uint32_t c)
 {
 	return c == 0x3002 /* 。 */ || c == 0xff01 /* ！ */ || c == 0xff1f /* ？ */;
+}
+
+/* ASCII ! and ? end a sentence when white space or a non-ASCII character
+ * follows ("注意!次の", "Really? Yes"), not inside a word such as "a?b". */
+static bool is_ascii_sentence_end(uint32_t c, uint32_t next)
+{
+	return (c == '!' || c == '?') && (is_space(next) || next >= 0x80);
 }
 
 static bool is_closing(uint32_t c)
@@ -208,11 +220,15 @@ static void classify(struct decoded *d)
 		if (is_extender(c[i]) || prev == 0x200d || (prev == '\r' && c[i] == '\n') ||
 		    (is_regional(prev) && is_regional(c[i]) && ri_run % 2 == 1))
 			d->level[i] = CUT_NEVER;
-		else if (prev == '\n' && i >= 2 && c[i - 2] == '\n')
+		else if (prev == '\n' && i >= 2 &&
+			 (c[i - 2] == '\n' || (i >= 3 && c[i - 2] == '\r' && c[i - 3] == '\n')))
 			d->level[i] = CUT_PARAGRAPH;
-		else if (prev == '\n' || (is_sentence_end(prev) && !is_closing(c[i])) ||
+		else if ((is_sentence_end(prev) && !is_closing(c[i])) ||
+			 is_ascii_sentence_end(prev, c[i]) ||
 			 (is_closing(prev) && i >= 2 && is_sentence_end(c[i - 2])))
 			d->level[i] = CUT_SENTENCE;
+		else if (prev == '\n')
+			d->level[i] = CUT_LINE;
 		else if (is_phrase_end(prev))
 			d->level[i] = CUT_PHRASE;
 		else
@@ -222,15 +238,19 @@ static void classify(struct decoded *d)
 	for (i = 0; i < n; i++) {
 		if (!ascii_prefix_at(c, n, i, "http://") && !ascii_prefix_at(c, n, i, "https://"))
 			continue;
-		for (j = i + 1; j < n && !ends_url(c[j]); j++)
-			d->level[j] = CUT_NEVER;
+		for (j = i + 1; j < n && !ends_url(c[j]); j++) {
+			if (d->level[j] != CUT_NEVER)
+				d->level[j] = CUT_URL;
+		}
 		i = j;
 	}
 }
 
 /* The boundary to end a message that starts at s, given that everything up
- * to e fits; 0 when there is none. */
-static size_t choose_cut(const struct decoded *d, size_t s, size_t e, size_t max_units)
+ * to e fits; 0 when there is none.  With cut_urls, a boundary inside a URL
+ * is the last resort before giving up. */
+static size_t choose_cut(const struct decoded *d, size_t s, size_t e, size_t max_units,
+			 bool cut_urls)
 {
 	size_t half = d->units[s] + max_units / 2, i;
 	int want;
@@ -244,8 +264,12 @@ static size_t choose_cut(const struct decoded *d, size_t s, size_t e, size_t max
 			return i;
 	}
 	for (i = e; i > s; i--)
-		if (d->level[i] != CUT_NEVER)
+		if (d->level[i] != CUT_NEVER && d->level[i] <= CUT_ANY)
 			return i;
+	if (cut_urls)
+		for (i = e; i > s; i--)
+			if (d->level[i] != CUT_NEVER)
+				return i;
 	return 0;
 }
 
@@ -265,8 +289,11 @@ void textsplit_free(char **parts, size_t nparts)
 	free(parts);
 }
 
-int textsplit_err(const char *text, size_t max_units, size_t max_messages, char ***parts,
-		  size_t *nparts, char *err, size_t errlen)
+/* The splitter behind textsplit_err() and textsplit_prefix(): rest NULL
+ * fails when the text needs more than max_messages, else *rest is set to
+ * where the text left out begins. */
+static int split(const char *text, size_t max_units, size_t max_messages, unsigned flags,
+		 char ***parts, size_t *nparts, size_t *rest, char *err, size_t errlen)
 {
 	struct decoded d;
 	char **out = NULL, **grown;
@@ -286,7 +313,7 @@ int textsplit_err(const char *text, size_t max_units, size_t max_messages, char 
 	/* Every character but the white space between messages must land in
 	 * some message: when those alone are too many, say so before
 	 * allocating for a text that can only fail (a 1 MiB body). */
-	if (max_units <= SIZE_MAX / max_messages &&
+	if (rest == NULL && max_units <= SIZE_MAX / max_messages &&
 	    visible_units(text) > max_units * max_messages) {
 		str_msg(err, errlen,
 			"本文が長すぎてLINEのメッセージ%zu通（各%zu文字）に収まりません",
@@ -309,6 +336,10 @@ int textsplit_err(const char *text, size_t max_units, size_t max_messages, char 
 			s++;
 		if (s == d.n)
 			break;
+		if (nout == max_messages && rest != NULL) {
+			*rest = d.offs[s];
+			break;
+		}
 		if (nout == max_messages) {
 			str_msg(err, errlen,
 				"本文が長すぎてLINEのメッセージ%zu通（各%zu文字）に収まりません",
@@ -322,7 +353,8 @@ int textsplit_err(const char *text, size_t max_units, size_t max_messages, char 
 		if (e == d.n) {
 			cut = d.n;
 		} else {
-			cut = choose_cut(&d, s, e, max_units);
+			cut = choose_cut(&d, s, e, max_units,
+					 (flags & TEXTSPLIT_CUT_LONG_URLS) != 0);
 			if (cut == 0) {
 				str_msg(err, errlen,
 					"%zu文字を超えて区切れないURLまたは文字があり、LINEのメッセ"
@@ -345,6 +377,8 @@ int textsplit_err(const char *text, size_t max_units, size_t max_messages, char 
 		nout++;
 		s = cut;
 	}
+	if (rest != NULL && s == d.n)
+		*rest = strlen(text);
 	decoded_free(&d);
 	*parts = out;
 	*nparts = nout;
@@ -356,6 +390,19 @@ fail:
 	decoded_free(&d);
 	textsplit_free(out, nout);
 	return -1;
+}
+
+int textsplit_err(const char *text, size_t max_units, size_t max_messages, char ***parts,
+		  size_t *nparts, char *err, size_t errlen)
+{
+	return split(text, max_units, max_messages, 0, parts, nparts, NULL, err, errlen);
+}
+
+int textsplit_prefix(const char *text, size_t max_units, size_t max_messages, unsigned flags,
+		     char ***parts, size_t *nparts, size_t *rest, char *err, size_t errlen)
+{
+	*rest = 0;
+	return split(text, max_units, max_messages, flags, parts, nparts, rest, err, errlen);
 }
 
 int textsplit(const char *text, size_t max_units, size_t max_messages, char ***parts,

@@ -4,8 +4,9 @@
  * LINE limits a text message to 5000 characters counted in UTF-16 code units
  * (an emoji outside the BMP counts 2) and a request to 5 messages.  A text is
  * cut where a reader would least notice: after a paragraph break, else after
- * 。！？ or a line end, else after 、，, or a space, else between any two
- * characters; never inside a UTF-8 sequence, a user-perceived character (a
+ * 。！？ (or ASCII ! ? before a space or a non-ASCII character), else at a
+ * line end, else after 、，, or a space, else between any two characters;
+ * never inside a UTF-8 sequence, a user-perceived character (a
  * base with variation selectors, combining marks, skin tones, emoji ZWJ
  * sequences, flags, keycaps, tag sequences) or a URL (http:// or https:// up
  * to white space or a closing bracket), which LINE would no longer open.  A
@@ -38,6 +39,19 @@ int textsplit(const char *text, size_t max_units, size_t max_messages, char ***p
 /* The same, with why it failed in err (Japanese, for staff; err may be NULL). */
 int textsplit_err(const char *text, size_t max_units, size_t max_messages, char ***parts,
 		  size_t *nparts, char *err, size_t errlen);
+
+/* Flags for textsplit_prefix(). */
+/* A URL longer than max_units is cut between two of its characters (never
+ * inside one) instead of failing: the only case where a URL is cut. */
+#define TEXTSPLIT_CUT_LONG_URLS 0x1u
+
+/* Like textsplit_err(), but a text that needs more than max_messages is
+ * not an error: the first max_messages parts are returned and *rest is the
+ * byte offset in text where what was left out begins (strlen(text) when
+ * everything fit; the rest starts at a cut point, its leading white space
+ * skipped).  The whole text is decoded, so memory is O(strlen(text)). */
+int textsplit_prefix(const char *text, size_t max_units, size_t max_messages, unsigned flags,
+		     char ***parts, size_t *nparts, size_t *rest, char *err, size_t errlen);
 
 /* Length of s in UTF-16 code units, as LINE counts; (size_t)-1 when s is
  * not valid UTF-8. */

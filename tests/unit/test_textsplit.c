@@ -18,6 +18,7 @@
 #define FLAG_US	     "\xf0\x9f\x87\xba\xf0\x9f\x87\xb8"				   /* 🇺🇸 */
 #define KEYCAP_1     "1\xef\xb8\x8f\xe2\x83\xa3"				   /* 1️⃣ */
 #define HEART_VS16   "\xe2\x9d\xa4\xef\xb8\x8f"					   /* ❤️ */
+#define GRIN_	     "\xf0\x9f\x98\x80"						   /* 😀 */
 #define GA_COMBINING "\xe3\x81\x8b\xe3\x82\x99" /* か + combining voiced mark */
 
 static void utf16_units_as_line_counts(void **state)
@@ -178,6 +179,36 @@ static const struct split_case split_cases[] = {
 	 -1,
 	 {NULL},
 	 "本文が長すぎてLINEのメッセージ2通（各4文字）に収まりません"},
+	/* Mail wrapped mid-sentence: the 。 wins over the later line end. */
+	{"sentence end before a line end",
+	 "あいうえお。かき\nくけこさしす",
+	 10,
+	 5,
+	 0,
+	 {"あいうえお。", "かき\nくけこさしす"},
+	 NULL},
+	{"CRLF paragraph break",
+	 "一二三\r\n\r\n四五六七。八九十",
+	 12,
+	 5,
+	 0,
+	 {"一二三", "四五六七。八九十"},
+	 NULL},
+	{"ASCII ! ends a sentence", "Fire! Leave now", 10, 5, 0, {"Fire!", "Leave now"}, NULL},
+	{"ASCII ? before Japanese",
+	 "大丈夫?はいそうです",
+	 6,
+	 5,
+	 0,
+	 {"大丈夫?", "はいそうです"},
+	 NULL},
+	{"ASCII ? inside a word is not a sentence end",
+	 "ab?cdefgh",
+	 4,
+	 5,
+	 0,
+	 {"ab?c", "defg", "h"},
+	 NULL},
 	{"invalid UTF-8",
 	 "あ\xff",
 	 10,
@@ -309,6 +340,88 @@ static void sentences_rejoin(void **state)
 	textsplit_free(NULL, 0);
 }
 
+struct prefix_case {
+	const char *name;
+	const char *text;
+	size_t max_units, max_messages;
+	unsigned flags;
+	int rc;
+	const char *parts[4]; /* NULL-terminated */
+	const char *rest;     /* what was left out; "" when nothing */
+};
+
+static const struct prefix_case prefix_cases[] = {
+	{"all fits", "あいう。えお", 10, 2, 0, 0, {"あいう。えお"}, ""},
+	{"empty", "  ", 10, 2, 0, 0, {NULL}, ""},
+	{"rest after the last message",
+	 "一。二。三。四。",
+	 2,
+	 2,
+	 0,
+	 0,
+	 {"一。", "二。"},
+	 "三。四。"},
+	{"rest skips white space", "ab cd  ef", 2, 2, 0, 0, {"ab", "cd"}, "ef"},
+	{"trailing white space is not a rest", "ab cd  ", 2, 2, 0, 0, {"ab", "cd"}, ""},
+	{"rest never starts inside an emoji", "ab" FAMILY "c", 3, 1, 0, 0, {"ab"}, FAMILY "c"},
+	{"a long URL fails without the flag", "https://ex.jp/abcdef", 8, 5, 0, -1, {NULL}, ""},
+	{"a long URL is cut with the flag",
+	 "https://ex.jp/abcdef",
+	 8,
+	 5,
+	 TEXTSPLIT_CUT_LONG_URLS,
+	 0,
+	 {"https://", "ex.jp/ab", "cdef"},
+	 ""},
+	{"the flag still cuts a short URL whole",
+	 "見て https://ex.jp/ab です",
+	 16,
+	 5,
+	 TEXTSPLIT_CUT_LONG_URLS,
+	 0,
+	 {"見て", "https://ex.jp/ab", "です"},
+	 ""},
+	{"a cut URL never halves an emoji after it",
+	 "https://ex.jp/" GRIN_ "x",
+	 15,
+	 5,
+	 TEXTSPLIT_CUT_LONG_URLS,
+	 0,
+	 {"https://ex.jp/", GRIN_ "x"},
+	 ""},
+	{"invalid UTF-8", "\xff", 8, 5, 0, -1, {NULL}, ""},
+};
+
+static void prefix_table(void **state)
+{
+	size_t i, j, n, rest;
+	char **parts;
+	char err[300];
+	int rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(prefix_cases) / sizeof(prefix_cases[0]); i++) {
+		const struct prefix_case *c = &prefix_cases[i];
+
+		print_message("# %s\n", c->name);
+		rc = textsplit_prefix(c->text, c->max_units, c->max_messages, c->flags, &parts, &n,
+				      &rest, err, sizeof(err));
+		assert_int_equal(rc, c->rc);
+		if (rc != 0) {
+			assert_null(parts);
+			continue;
+		}
+		for (j = 0; c->parts[j] != NULL; j++) {
+			assert_true(j < n);
+			assert_string_equal(parts[j], c->parts[j]);
+			assert_true(textsplit_utf16_units(parts[j]) <= c->max_units);
+		}
+		assert_int_equal(n, j);
+		assert_string_equal(c->text + rest, c->rest);
+		textsplit_free(parts, n);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +429,7 @@ int main(void)
 		cmocka_unit_test(split_table),
 		cmocka_unit_test(line_limits),
 		cmocka_unit_test(sentences_rejoin),
+		cmocka_unit_test(prefix_table),
 	};
 
 	return cmocka_run_group_tests_name("textsplit", tests, NULL, NULL);
