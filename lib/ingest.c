@@ -247,6 +247,8 @@ static enum hl_status ingest_once(struct ingest *ing, struct db *db,
 	rec.nto = rq->nrcpts;
 	rec.raw = rq->raw;
 	rec.raw_len = rq->len;
+	rec.in_txn = rq->in_txn;
+	rec.in_txn_arg = rq->in_txn_arg;
 
 	st = mail_decode(rq->raw, rq->len, &ing->limits, &alert, err, sizeof(err));
 	if (st == HL_TEMPFAIL) {

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "mail.h"
 #include "status.h"
+#include "store_mail.h"
 
 struct ingest;
 
@@ -31,6 +32,11 @@ struct ingest_request {
 	size_t nrcpts;
 	const char *raw;
 	size_t len;
+	/* Run in the transaction that stores the mail, also when it is a
+	 * duplicate or refused for good (kept for audit); see store_mail.h.
+	 * NULL when none. */
+	store_mail_txn_fn in_txn;
+	void *in_txn_arg;
 };
 
 struct ingest_outcome {

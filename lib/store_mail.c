@@ -115,8 +115,7 @@ enum hl_status store_mail_ingest(struct db *db, const struct mail_record *r, lon
 		*duplicate = true;
 		PQclear(res);
 		res = NULL;
-		st = db_exec(db, "COMMIT");
-		goto done;
+		goto commit;
 	}
 	if (!read_id(res, mail_id)) {
 		db_set_error(db, "unexpected reply to the mail insert");
@@ -169,6 +168,9 @@ enum hl_status store_mail_ingest(struct db *db, const struct mail_record *r, lon
 		PQclear(res);
 		res = NULL;
 	}
+commit:
+	if (r->in_txn != NULL && (st = r->in_txn(db, r->in_txn_arg)) != HL_OK)
+		goto rollback;
 	st = db_exec(db, "COMMIT");
 	goto done;
 rollback:

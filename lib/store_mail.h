@@ -13,6 +13,13 @@
 #include "db.h"
 #include "status.h"
 
+/* A step the caller runs inside the mail's transaction, after the mail was
+ * stored or found to be a duplicate and before COMMIT (hotline-imapd records
+ * the mailbox UID it took there, so that the mail and the fetch position
+ * commit together).  Anything but HL_OK rolls the whole mail back and is
+ * returned as the outcome. */
+typedef enum hl_status (*store_mail_txn_fn)(struct db *db, void *arg);
+
 enum mail_disposition {
 	MAIL_QUEUE,  /* a delivery, status queued */
 	MAIL_HOLD,   /* a delivery, status held for staff approval */
@@ -39,6 +46,8 @@ struct mail_record {
 	const char *messages_json; /* LINE message objects (JSON array, 1-5) */
 	const char *target_json;   /* target filter, or NULL for everyone */
 	const char *hold_reason;   /* MAIL_HOLD */
+	store_mail_txn_fn in_txn;  /* NULL when none */
+	void *in_txn_arg;
 };
 
 /* Store r.  *duplicate is set (and nothing stored) when a mail with the

@@ -9,8 +9,10 @@
  * queue are the same core hotline-lmtpd uses.
  *
  * The milter sits in front of ALL the city's mail, so it never refuses
- * any: every message gets SMFIS_CONTINUE, except when the copy of an alert
- * failed for a reason that passes (the database is down, out of memory).
+ * any: a mail that is not an alert gets SMFIS_ACCEPT at MAIL FROM (it flows
+ * on untouched and Postfix asks nothing more), an alert SMFIS_CONTINUE up
+ * to the end of the message, except when its copy failed for a reason that
+ * passes (the database is down, out of memory).
  * Then [milter] on_error decides: tempfail makes Postfix answer 4xx so the
  * sender retries and the alert is not lost; accept lets the mail through
  * and logs an error that the copy was missed.  A mail that ingest will
@@ -231,13 +233,17 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return SMFIS_CONTINUE;
 	reset_message(c);
+	/* Not an alert: SMFIS_ACCEPT lets the mail go on untouched and tells
+	 * Postfix not to ask about this message again, so the city's ordinary
+	 * mail pays one round trip (measured: 0.4 ms p50 instead of 2.3 ms
+	 * with SMFIS_CONTINUE through every header and body chunk). */
 	if (match_list_count(srv.senders) == 0 && match_list_count(srv.recipients) == 0)
-		return SMFIS_CONTINUE;
+		return SMFIS_ACCEPT;
 	/* An unparsable or overlong path never matches: it is not an alert. */
 	if (argv == NULL || !match_envelope_addr(argv[0], addr, sizeof(addr)))
-		return SMFIS_CONTINUE;
+		return SMFIS_ACCEPT;
 	if (match_list_count(srv.senders) > 0 && !match_list_has(srv.senders, addr))
-		return SMFIS_CONTINUE;
+		return SMFIS_ACCEPT;
 	c->sender = strdup(addr);
 	if (c->sender == NULL)
 		c->no_memory = true;
@@ -278,6 +284,20 @@ static void settle_recipients(struct conn *c)
 {
 	if (c->wanted && match_list_count(srv.recipients) > 0 && !c->rcpt_matched)
 		c->wanted = false;
+}
+
+/* Nothing to do at DATA, but the callback must exist.  Without it
+ * libmilter negotiates SMFIP_NODATA, and Postfix's smtpd then sends the
+ * DATA-stage macros with no reply to wait for and hands the connection to
+ * cleanup(8), whose first header goes out while that small packet is still
+ * unacknowledged: Nagle's algorithm on Postfix's side holds it until our
+ * delayed ACK fires, about 40 ms on Linux, on every message, matching or
+ * not (bench/milter/run measured it).  Answering DATA acknowledges the
+ * macros at once. */
+static sfsistat on_data(SMFICTX *ctx)
+{
+	(void)ctx;
+	return SMFIS_CONTINUE;
 }
 
 static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
@@ -481,6 +501,7 @@ int main(int argc, char **argv)
 		.xxfi_connect = on_connect,
 		.xxfi_envfrom = on_envfrom,
 		.xxfi_envrcpt = on_envrcpt,
+		.xxfi_data = on_data,
 		.xxfi_header = on_header,
 		.xxfi_eoh = on_eoh,
 		.xxfi_body = on_body,

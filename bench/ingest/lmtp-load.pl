@@ -16,7 +16,13 @@
 # FROM to reading the final reply to the message.
 #
 # Prints: "messages N", "seconds S", "per_second R", "p50_ms", "p99_ms",
-# "max_ms", "replies CODE=COUNT ...".
+# "max_ms", "max_at SESSION SEQ SECONDS" (which message was the slowest:
+# its session, its number in that session from 0, and when it started, in
+# seconds from the start of the run), "first_ms" (the slowest of the
+# sessions' first messages), "replies CODE=COUNT ...".  With
+# LMTP_LOAD_TRACE=FILE set, every message is also written to FILE as
+# "UNIX_TIME SESSION SEQ MS", for matching the slow ones against the
+# database's log (checkpoints, autovacuum).
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -84,7 +90,7 @@ sub session {
 		my $r = reply($s);
 		my $t1 = time();
 		$codes{substr($r, 0, 3)}++;
-		printf $out "%.3f\n", ($t1 - $t0) * 1000;
+		printf $out "%.6f %d %d %.3f\n", $t0, $n, $seq, ($t1 - $t0) * 1000;
 		$seq++;
 	}
 	print $s "QUIT\r\n";
@@ -106,7 +112,7 @@ my $bad = 0;
 for (@kids) { waitpid($_, 0); $bad++ if $? != 0; }
 my $elapsed = time() - $t0;
 
-my (@lat, %codes);
+my (@lat, %codes, @rows);
 for my $n (1 .. $sessions) {
 	open(my $in, '<', "$dir/$n") or next;
 	while (<$in>) {
@@ -114,14 +120,26 @@ for my $n (1 .. $sessions) {
 			for (split ' ', $1) { my ($c, $k) = split /=/; $codes{$c} += $k; }
 		} else {
 			chomp;
-			push @lat, $_;
+			my @f = split ' ';
+			push @rows, \@f;
+			push @lat, $f[3];
 		}
 	}
 }
+if ($ENV{LMTP_LOAD_TRACE}) {
+	open(my $tr, '>', $ENV{LMTP_LOAD_TRACE}) or die "$ENV{LMTP_LOAD_TRACE}: $!\n";
+	print $tr join(' ', @$_), "\n" for sort { $a->[0] <=> $b->[0] } @rows;
+	close($tr);
+}
+my ($slow) = sort { $b->[3] <=> $a->[3] } @rows;
+my $first = 0;
+for (@rows) { $first = $_->[3] if $_->[2] == 0 && $_->[3] > $first; }
 @lat = sort { $a <=> $b } @lat;
 my $pct = sub { @lat ? $lat[int($_[0] * $#lat + 0.5)] : 0 };
 printf "messages %d\nseconds %.2f\nper_second %.0f\np50_ms %.2f\np99_ms %.2f\nmax_ms %.2f\n",
     scalar(@lat), $elapsed, @lat / $elapsed, $pct->(0.50), $pct->(0.99), $pct->(1);
+printf "max_at %d %d %.2f\n", $slow->[1], $slow->[2], $slow->[0] - $t0 if $slow;
+printf "first_ms %.2f\n", $first;
 print "replies " . join(' ', map { "$_=$codes{$_}" } sort keys %codes) . "\n";
 print "failed_sessions $bad\n";
 exit($bad ? 1 : 0);

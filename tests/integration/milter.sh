@@ -87,7 +87,7 @@ is "and is stored once" "$(mails)" 1
 sed 's/^Message-ID: <20251122\./Message-ID: <other./' "$samples/03-kasai-haruna-sjis-qp.eml" \
 	>"$tap_tmp/other.eml"
 out=$(send "mayor@city.takasaki.example.jp" "$bridge" "$tap_tmp/other.eml")
-is "mail from another sender continues" "$out" "eom 1: continue"
+is "mail from another sender is accepted untouched at MAIL FROM" "$out" "eom 1: accept (at mail from)"
 is "and is not copied" "$(mails)" 1
 
 out=$(send "$sender" "$bridge" "$samples/02-bosai-all-utf8-base64.eml" \
@@ -142,7 +142,7 @@ out=$(send "$sender" "$bridge" "$samples/06-kotsu-gunma-misato-utf8.eml")
 is "with the database down and on_error = tempfail the alert is deferred (Postfix retries)" \
 	"$out" "eom 1: tempfail"
 out=$(send "mayor@city.takasaki.example.jp" "$bridge" "$tap_tmp/other.eml")
-is "while the city's other mail still continues" "$out" "eom 1: continue"
+is "while the city's other mail is still accepted untouched" "$out" "eom 1: accept (at mail from)"
 stop
 
 sed "s/^\\[milter\\]\$/[milter]\\non_error = accept/" "$dead" >"$dead.accept"
@@ -163,7 +163,7 @@ is "saying which key and why" "$out" \
 empty=$(conf_for "$db" "$(printf '[milter]\nlisten = 127.0.0.1:%s' "$port")")
 start "$empty"
 out=$(send "$sender" "$bridge" "$samples/06-kotsu-gunma-misato-utf8.eml")
-is "without match lists mail continues" "$out" "eom 1: continue"
+is "without match lists mail is accepted untouched" "$out" "eom 1: accept (at mail from)"
 stop
 is "with no match list nothing is copied" "$(mails)" "$stored"
 like "and a warning says so at start" "$(cat "$log")" 'level=warn .*msg="nothing will be copied"'

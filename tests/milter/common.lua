@@ -19,15 +19,21 @@ function reply_name(conn)
 end
 
 -- step(conn, what, err): fail the script when a call failed or the milter
--- answered anything but continue before the end of the message.
+-- answered anything but continue or accept before the end of the message.
+-- Returns false after accept: the milter is done with this message (the
+-- MTA sends nothing more of it).
 function step(conn, what, err)
 	if err ~= nil then
 		error(what .. " failed: " .. err)
 	end
 	local r = reply_name(conn)
+	if r == "accept" then
+		return false
+	end
 	if r ~= "continue" then
 		error(what .. ": the milter answered " .. r .. " instead of continue")
 	end
+	return true
 end
 
 function connect()
@@ -69,17 +75,31 @@ end
 -- protocol's 64 KiB limit.
 function send(conn, n, from, rcpts, fields, body)
 	mt.macro(conn, SMFIC_MAIL, "i", "TESTQ" .. n)
-	step(conn, "mail from", mt.mailfrom(conn, "<" .. from .. ">"))
+	local function accepted(what)
+		mt.echo("eom " .. n .. ": accept (at " .. what .. ")")
+		return "accept"
+	end
+	if not step(conn, "mail from", mt.mailfrom(conn, "<" .. from .. ">")) then
+		return accepted("mail from")
+	end
 	for _, r in ipairs(rcpts) do
-		step(conn, "rcpt to", mt.rcptto(conn, "<" .. r .. ">"))
+		if not step(conn, "rcpt to", mt.rcptto(conn, "<" .. r .. ">")) then
+			return accepted("rcpt to")
+		end
 	end
 	for _, h in ipairs(fields) do
-		step(conn, "header " .. h.name, mt.header(conn, h.name, h.value))
+		if not step(conn, "header " .. h.name, mt.header(conn, h.name, h.value)) then
+			return accepted("header")
+		end
 	end
-	step(conn, "eoh", mt.eoh(conn))
+	if not step(conn, "eoh", mt.eoh(conn)) then
+		return accepted("eoh")
+	end
 	local off = 1
 	while off <= #body do
-		step(conn, "body", mt.bodystring(conn, body:sub(off, off + 32767)))
+		if not step(conn, "body", mt.bodystring(conn, body:sub(off, off + 32767))) then
+			return accepted("body")
+		end
 		off = off + 32768
 	end
 	local err = mt.eom(conn)
