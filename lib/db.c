@@ -17,6 +17,7 @@ struct db {
 	char *conninfo, *user, *app_name;
 	char timeout[24], options[64];
 	char err[512];
+	unsigned long generation; /* connections made so far */
 };
 
 static void set_err_line(struct db *db, const char *msg)
@@ -104,6 +105,7 @@ static bool connect_now(struct db *db)
 	}
 	/* Every daemon works in the city's zone whatever the server's default. */
 	PQclear(PQexec(db->conn, "SET TIME ZONE 'Asia/Tokyo'"));
+	db->generation++;
 	return true;
 }
 
@@ -218,4 +220,34 @@ enum hl_status db_exec(struct db *db, const char *sql)
 bool db_connection_lost(const struct db *db)
 {
 	return db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK;
+}
+
+int db_socket(const struct db *db)
+{
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+		return -1;
+	return PQsocket(db->conn);
+}
+
+int db_notifications(struct db *db)
+{
+	PGnotify *n;
+	int count = 0;
+
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+		return -1;
+	if (PQconsumeInput(db->conn) == 0) {
+		set_err_line(db, PQerrorMessage(db->conn));
+		return -1;
+	}
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		count++;
+		PQfreemem(n);
+	}
+	return count;
+}
+
+unsigned long db_generation(const struct db *db)
+{
+	return db->generation;
 }

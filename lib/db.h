@@ -68,4 +68,15 @@ const char *db_error(const struct db *db);
 /* Record an error text (store modules use it for their own checks). */
 void db_set_error(struct db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The connection's socket, for poll(); -1 when not connected. */
+int db_socket(const struct db *db);
+
+/* Read what the server sent and count the NOTIFYs that arrived (they are
+ * consumed; the payloads are not kept).  -1 when the connection is lost. */
+int db_notifications(struct db *db);
+
+/* How many connections have been made: when it changes, the session state
+ * (LISTEN) is gone and must be set up again. */
+unsigned long db_generation(const struct db *db);
+
 #endif

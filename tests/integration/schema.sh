@@ -313,17 +313,30 @@ is "the pickup query can use the due index" \
 		ORDER BY send_at NULLS FIRST, id FOR UPDATE SKIP LOCKED LIMIT 1" | grep -c deliveries_due_idx)" "1"
 check "pusher snapshots recipients into a batch" \
 	sql_as hotline_pusher "$db" "
-		INSERT INTO delivery_batches (delivery_id, batch_no, method, recipients)
-			SELECT 2, 0, 'multicast', count(*) FROM residents WHERE status = 'active';
-		INSERT INTO delivery_recipients (delivery_id, batch_no, resident_id)
-			SELECT 2, 0, id FROM residents WHERE status = 'active';
+		INSERT INTO delivery_batches (delivery_id, batch_no, method, recipients, recipient_ids,
+					      first_resident_id, last_resident_id)
+			SELECT 2, 0, 'multicast', count(*), array_agg(id ORDER BY id), min(id), max(id)
+			  FROM residents WHERE status = 'active';
 		UPDATE deliveries SET status = 'sending', send_method = 'multicast', started_at = now(),
-			targeted = (SELECT count(*) FROM delivery_recipients WHERE delivery_id = 2)
+			targeted = (SELECT recipients FROM delivery_batches WHERE delivery_id = 2),
+			planned_at = now()
 		WHERE id = 2"
-fails_with "a resident is in at most one batch of a delivery" 'delivery_recipients_once' \
+fails_with "a resident is in at most one batch of a delivery" 'delivery_batches_disjoint' \
 	sql_as hotline_pusher "$db" "
-		INSERT INTO delivery_batches (delivery_id, batch_no, method) VALUES (2, 1, 'multicast');
-		INSERT INTO delivery_recipients (delivery_id, batch_no, resident_id) VALUES (2, 1, $rid)"
+		INSERT INTO delivery_batches (delivery_id, batch_no, method, recipients, recipient_ids,
+					      first_resident_id, last_resident_id)
+			VALUES (2, 1, 'multicast', 1, ARRAY[$rid]::bigint[], $rid, $rid)"
+fails_with "a batch's snapshot is sorted without repeats" 'delivery_batches_snapshot' \
+	sql_as hotline_pusher "$db" "
+		INSERT INTO delivery_batches (delivery_id, batch_no, method, recipients, recipient_ids,
+					      first_resident_id, last_resident_id)
+			VALUES (2, 1, 'multicast', 2, ARRAY[900000, 900000]::bigint[], 900000, 900000)"
+fails_with "a multicast batch holds at most 500 residents" 'delivery_batches_snapshot|recipients_check' \
+	sql_as hotline_pusher "$db" "
+		INSERT INTO delivery_batches (delivery_id, batch_no, method, recipients, recipient_ids,
+					      first_resident_id, last_resident_id)
+			SELECT 2, 1, 'multicast', 501, array_agg(g), 1000001, 1000501
+			  FROM generate_series(1000001, 1000501) g"
 check "pusher checkpoints a sent batch and finishes the delivery" \
 	sql_as hotline_pusher "$db" "
 		UPDATE delivery_batches SET status = 'sent', attempts = 1, sent_at = now(),
