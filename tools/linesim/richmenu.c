@@ -32,6 +32,7 @@
 #include <glib.h>
 #include <openssl/rand.h>
 
+#include "jsonlimit.h"
 #include "str.h"
 
 #define RM_MENUS_MAX   1000
@@ -165,35 +166,6 @@ static void detail(json_t *details, const char *property, const char *fmt, ...)
 
 /* --- input ------------------------------------------------------------------ */
 
-/* Nesting of a JSON text, counted outside strings; bounds jansson's
- * recursion before it starts. */
-static bool json_depth_ok(const char *s, size_t n)
-{
-	bool in_string = false, escaped = false;
-	int depth = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		if (in_string) {
-			if (escaped)
-				escaped = false;
-			else if (c == '\\')
-				escaped = true;
-			else if (c == '"')
-				in_string = false;
-		} else if (c == '"') {
-			in_string = true;
-		} else if (c == '{' || c == '[') {
-			if (++depth > RM_JSON_DEPTH)
-				return false;
-		} else if (c == '}' || c == ']') {
-			depth--;
-		}
-	}
-	return true;
-}
-
 /* The body as a JSON object, or NULL with the error reply made. */
 static json_t *parse_body(const char *json, size_t len, char **out, int *status)
 {
@@ -203,7 +175,7 @@ static json_t *parse_body(const char *json, size_t len, char **out, int *status)
 		*status = reply_msg(out, 400, "The request body is too large");
 		return NULL;
 	}
-	if (!json_depth_ok(json, len)) {
+	if (!json_nesting_ok(json, len, RM_JSON_DEPTH)) {
 		*status = reply_msg(out, 400, "The request body is nested too deeply");
 		return NULL;
 	}
