@@ -3,40 +3,95 @@
  * rules and the audit log, in Japanese, for the city's internal network.
  *
  * It holds no LINE secret and connects as hotline_admin, which may append
- * to the audit log but never change it.  Today it serves GET /healthz; the
- * API and UI arrive with their issue.
+ * to the audit log but never change it.  It serves GET /healthz and the
+ * JSON API under /api/ (api_auth.h: sign-in, sessions, TOTP); every answer
+ * carries the security headers.  One internal HTTP thread runs every
+ * request with the daemon's single database connection.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "api_auth.h"
 #include "config.h"
 #include "daemon.h"
 #include "db.h"
 #include "health.h"
 #include "httpd.h"
 #include "log.h"
+#include "str.h"
+#include "totp.h"
 
 #define PROG "hotline-admin"
 
 /* Largest request body the staff API accepts (forms, rule edits). */
 #define ADMIN_MAX_BODY (1024 * 1024)
 
+struct admin {
+	struct db *db;
+	struct api_auth *api;
+};
+
 static void route(void *ctx, const struct httpd_request *req, struct httpd_reply *reply)
 {
-	struct db *db = ctx;
+	struct admin *ad = ctx;
+	const char *path = httpd_path(req);
 
-	if (strcmp(httpd_path(req), "/healthz") == 0 && strcmp(httpd_method(req), "GET") == 0) {
-		health_reply(db, reply);
-		return;
+	api_security_headers(reply);
+	if (strcmp(path, "/healthz") == 0 && strcmp(httpd_method(req), "GET") == 0)
+		health_reply(ad->db, reply);
+	else if (strncmp(path, "/api/", 5) == 0)
+		api_auth_handle(ad->api, req, reply);
+	else
+		httpd_reply_static(reply, 404, "text/plain; charset=utf-8", "not found\n");
+}
+
+/* The key sealing TOTP secrets: 64 hex digits from $HOTLINE_ADMIN_TOTP_KEY
+ * or [admin] totp_key_file.  Optional, so that a server without it still
+ * starts (and answers /healthz); enrolment then says it is unavailable. */
+static bool load_totp_key(const struct hl_config *cfg, unsigned char key[TOTP_KEY_SIZE])
+{
+	char err[512];
+	char *hex = config_secret(cfg, HL_SECRET_ADMIN_TOTP_KEY, err, sizeof(err));
+	bool ok = hex != NULL && strlen(hex) == 2 * TOTP_KEY_SIZE;
+
+	for (size_t i = 0; ok && i < TOTP_KEY_SIZE; i++) {
+		unsigned v = 0;
+
+		for (int j = 0; j < 2; j++) {
+			char ch = hex[2 * i + (size_t)j];
+
+			v <<= 4;
+			if (ch >= '0' && ch <= '9')
+				v |= (unsigned)(ch - '0');
+			else if (ch >= 'a' && ch <= 'f')
+				v |= (unsigned)(ch - 'a' + 10);
+			else if (ch >= 'A' && ch <= 'F')
+				v |= (unsigned)(ch - 'A' + 10);
+			else
+				ok = false;
+		}
+		key[i] = (unsigned char)v;
 	}
-	httpd_reply_static(reply, 404, "text/plain; charset=utf-8", "not found\n");
+	if (hex == NULL)
+		log_warn("no TOTP sealing key: staff cannot enrol or use TOTP", "reason=\"%s\"",
+			 err);
+	else if (!ok)
+		log_warn("TOTP sealing key ignored: expected 64 hex digits", NULL);
+	if (hex != NULL) {
+		str_wipe(hex, strlen(hex));
+		free(hex);
+	}
+	return ok;
 }
 
 int main(int argc, char **argv)
 {
 	struct hl_config *cfg;
 	struct httpd *http;
-	struct db *db;
+	struct admin ad;
+	unsigned char key[TOTP_KEY_SIZE];
+	bool have_key;
 	char err[512];
 	bool check_only;
 	int sfd, sig;
@@ -48,15 +103,21 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	sfd = daemon_signals();
-	db = daemon_db(PROG, cfg, cfg->admin.db_user);
-	http = httpd_start(cfg->admin.listen, ADMIN_MAX_BODY, route, db, err, sizeof(err));
+	have_key = load_totp_key(cfg, key);
+	ad.db = daemon_db(PROG, cfg, cfg->admin.db_user);
+	ad.api = api_auth_new(ad.db, cfg, have_key ? key : NULL);
+	str_wipe(key, sizeof(key));
+	if (ad.api == NULL)
+		log_fatal("out of memory", NULL);
+	http = httpd_start(cfg->admin.listen, ADMIN_MAX_BODY, route, &ad, err, sizeof(err));
 	if (http == NULL)
 		log_fatal("cannot start", "error=\"%s\"", err);
 	log_info("listening", "addr=%s role=%s", cfg->admin.listen, cfg->admin.db_user);
 	sig = daemon_wait_for_stop(sfd);
 	log_info("stopping", "signal=%d", sig);
 	httpd_stop(http);
-	db_free(db);
+	api_auth_free(ad.api);
+	db_free(ad.db);
 	config_free(cfg);
 	return 0;
 }
