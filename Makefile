@@ -30,9 +30,10 @@ else
 Q :=
 say =
 endif
-# One list of the libraries' pkg-config names; jansson, libmicrohttpd and
-# libcurl are linked only where used thanks to --as-needed.
-PKGS := gmime-3.0 libpq libpcre2-8 libmicrohttpd jansson inih openssl
+# One list of the libraries' pkg-config names; jansson, libmicrohttpd,
+# libcurl, Cairo and Pango (rich menu images: hotlinectl) are linked only
+# where used thanks to --as-needed.
+PKGS := gmime-3.0 libpq libpcre2-8 libmicrohttpd jansson inih openssl pangocairo cairo
 # Debian 12's libetpan-dev pulls in libcurl4-gnutls-dev, which conflicts
 # with libcurl4-openssl-dev, so the headers we compile against come from the
 # GnuTLS flavour's package.  The API is the same; we link the OpenSSL
@@ -52,7 +53,9 @@ endif
 HL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(OPT) -fPIE \
 	-Ilib -MMD -MP $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
 HL_LDFLAGS = -pie -Wl,--as-needed $(LDOPT) $(LDFLAGS)
-HL_LIBS = $(shell pkg-config --libs $(PKGS)) $(CURL_LIBS) -lmilter -lpthread
+# libetpan has no .pc file on Debian (and libetpan-config is not shipped):
+# linked by name, only hotline-imapd needs it (--as-needed drops it elsewhere).
+HL_LIBS = $(shell pkg-config --libs $(PKGS)) $(CURL_LIBS) -lmilter -letpan -lpthread
 
 # --- shared modules -------------------------------------------------------
 LIB_SRCS := $(wildcard lib/*.c)
@@ -63,24 +66,35 @@ LIB_A := $(B)/libhotline.a
 # The LINE simulator (tests, benchmarks, the demo, city staging).
 LINESIM_SRCS := $(wildcard tools/linesim/*.c)
 BINS := $(B)/bin/hotlinectl $(B)/bin/hotline-webhook $(B)/bin/hotline-admin \
-	$(B)/bin/hotline-pusher $(B)/bin/hotline-lmtpd $(B)/bin/hotline-milter $(B)/bin/linesim
+	$(B)/bin/hotline-pusher $(B)/bin/hotline-lmtpd $(B)/bin/hotline-milter $(B)/bin/linesim \
+	$(B)/bin/hotline-imapd
 
 CTL_SRCS := tools/hotlinectl/hotlinectl.c tools/hotlinectl/migrate.c \
 	tools/hotlinectl/store_schema.c tools/hotlinectl/admin_create.c \
-	tools/hotlinectl/rules_test.c
-WEBHOOK_SRCS := webhook/main.c
-ADMIN_SRCS := admin/main.c
-PUSHER_SRCS := pusher/main.c
+	tools/hotlinectl/rules_test.c tools/hotlinectl/mail_send.c \
+	tools/hotlinectl/richmenu.c tools/hotlinectl/audit.c
+WEBHOOK_SRCS := webhook/main.c webhook/events.c webhook/worker.c webhook/dbpool.c \
+	webhook/intake.c webhook/liff.c
+ADMIN_SRCS := admin/main.c admin/api_auth.c
+PUSHER_SRCS := pusher/main.c pusher/pusher.c pusher/store_push.c pusher/metrics.c \
+	pusher/ratelimit.c
 LMTPD_SRCS := milter/lmtpd.c milter/lmtp.c
 MILTERD_SRCS := milter/milterd.c milter/match.c
+IMAPD_SRCS := milter/imapd.c milter/imap_fetch.c
 
 # --- unit tests -------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 ALL_SRCS := $(LIB_SRCS) $(CTL_SRCS) $(WEBHOOK_SRCS) $(ADMIN_SRCS) $(PUSHER_SRCS) \
-	$(LINESIM_SRCS) $(LMTPD_SRCS) $(MILTERD_SRCS) $(UNIT_SRCS)
-ALL_HDRS := $(wildcard lib/*.h tools/hotlinectl/*.h tools/linesim/*.h milter/*.h)
+	$(LINESIM_SRCS) $(LMTPD_SRCS) $(MILTERD_SRCS) $(IMAPD_SRCS) $(UNIT_SRCS)
+ALL_HDRS := $(wildcard lib/*.h tools/hotlinectl/*.h tools/linesim/*.h milter/*.h pusher/*.h \
+	webhook/*.h admin/*.h)
+
+# Test drivers that integration tests run (tests/tools/x.c → $(B)/tests/tools/x).
+TOOL_SRCS := tests/tools/message_build.c tests/tools/totp_code.c
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
+ALL_SRCS += $(TOOL_SRCS)
 
 .PHONY: all asan deps test run stop db-start db-stop db-psql lint format format-check clean fuzz
 all: $(BINS) $(UNIT_BINS)
@@ -109,6 +123,7 @@ $(eval $(call link_program,hotline-admin,$(ADMIN_SRCS)))
 $(eval $(call link_program,hotline-pusher,$(PUSHER_SRCS)))
 $(eval $(call link_program,hotline-lmtpd,$(LMTPD_SRCS)))
 $(eval $(call link_program,hotline-milter,$(MILTERD_SRCS)))
+$(eval $(call link_program,hotline-imapd,$(IMAPD_SRCS)))
 $(eval $(call link_program,linesim,$(LINESIM_SRCS)))
 
 # Modules of one daemon are tested with that daemon's objects.
@@ -123,12 +138,49 @@ $(B)/tests/test_milter_match: $(B)/obj/tests/unit/test_milter_match.o $(B)/obj/m
 	@mkdir -p $(@D)
 	$(Q)$(call say,LD,$@)$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS) $(shell pkg-config --libs cmocka)
 
+$(B)/obj/tests/unit/test_webhook_events.o: HL_CFLAGS += -Iwebhook
+$(B)/tests/test_webhook_events: $(B)/obj/tests/unit/test_webhook_events.o \
+		$(B)/obj/webhook/events.o $(B)/obj/webhook/worker.o $(LIB_A)
+	@mkdir -p $(@D)
+	$(Q)$(call say,LD,$@)$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS) $(shell pkg-config --libs cmocka)
+
+$(B)/obj/tests/unit/test_ratelimit.o: HL_CFLAGS += -Ipusher
+$(B)/tests/test_ratelimit: $(B)/obj/tests/unit/test_ratelimit.o $(B)/obj/pusher/ratelimit.o \
+		$(LIB_A)
+	@mkdir -p $(@D)
+	$(Q)$(call say,LD,$@)$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS) $(shell pkg-config --libs cmocka)
+
+$(B)/obj/tests/unit/test_imap_fetch.o: HL_CFLAGS += -Imilter
+$(B)/tests/test_imap_fetch: $(B)/obj/tests/unit/test_imap_fetch.o $(B)/obj/milter/imap_fetch.o \
+		$(LIB_A)
+	@mkdir -p $(@D)
+	$(Q)$(call say,LD,$@)$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS) $(shell pkg-config --libs cmocka)
+
 # A unit test links the shared library and, for tests/unit/test_linesim_*.c,
 # the simulator's modules but its main().
 LINESIM_MODS = $(filter-out $(B)/obj/tools/linesim/main.o,$(LINESIM_SRCS:%.c=$(B)/obj/%.o))
 $(B)/tests/test_linesim_%: $(B)/obj/tests/unit/test_linesim_%.o $(LINESIM_MODS) $(LIB_A)
 	@mkdir -p $(@D)
 	$(Q)$(call say,LD,$@)$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS) $(shell pkg-config --libs cmocka)
+all: $(TOOL_BINS)
+
+# The resident pages (hotline-webhook's [webhook] liff_dir): webhook/www/liff
+# copied, plus the LIFF SDK from npm (@line/liff, package-lock.json, installed
+# by tools/dev/deps) bundled by esbuild into sdk.js: served by us, no CDN.
+LIFF_WWW := $(B)/www/liff
+all: $(addprefix $(LIFF_WWW)/,index.html app.js style.css sdk.js)
+$(LIFF_WWW)/%: webhook/www/liff/%
+	@mkdir -p $(@D)
+	$(Q)$(call say,CP,$@)cp $< $@
+$(LIFF_WWW)/sdk.js: webhook/www/liff/sdk-entry.mjs package-lock.json
+	@mkdir -p $(@D)
+	@test -x node_modules/.bin/esbuild || \
+		{ echo "$@: no esbuild: run tools/dev/deps (npm ci)" >&2; exit 1; }
+	$(Q)$(call say,JS,$@)node_modules/.bin/esbuild --bundle --minify --format=iife \
+		--target=es2019 --log-level=warning $< --outfile=$@
+$(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(LIB_A)
+	@mkdir -p $(@D)
+	$(Q)$(call say,LD,$@)$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS)
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(@D)
 	$(Q)$(call say,LD,$@)$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS) $(shell pkg-config --libs cmocka)

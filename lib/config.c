@@ -18,6 +18,9 @@
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 /* In the order of enum hl_milter_on_error. */
 static const char *const milter_on_error[] = {"tempfail", "accept", NULL};
+/* In the order of enum hl_imap_tls and enum hl_imap_after_fetch. */
+static const char *const imap_tls[] = {"implicit", "starttls", NULL};
+static const char *const imap_after_fetch[] = {"seen", "move", "delete", NULL};
 
 #define OFF(field) offsetof(struct hl_config, field)
 
@@ -39,20 +42,59 @@ static const struct conf_key config_table[] = {
 	{"line", "channel_secret_file", CONF_STR, "", 0, 1024, NULL, OFF(line.channel_secret_file)},
 	{"line", "channel_token_file", CONF_STR, "", 0, 1024, NULL, OFF(line.channel_token_file)},
 	{"line", "login_channel_id", CONF_STR, "", 0, 32, NULL, OFF(line.login_channel_id)},
+	{"line", "liff_id", CONF_STR, "", 0, 64, NULL, OFF(line.liff_id)},
 	{"line", "request_timeout_ms", CONF_INT, "10000", 100, 120000, NULL,
 	 OFF(line.request_timeout_ms)},
+	{"line", "ca_file", CONF_STR, "", 0, 1024, NULL, OFF(line.ca_file)},
 
 	{"webhook", "listen", CONF_ADDR, "127.0.0.1:8080", 0, 0, NULL, OFF(webhook.listen)},
 	{"webhook", "db_user", CONF_STR, "hotline_webhook", 1, 63, NULL, OFF(webhook.db_user)},
 	{"webhook", "max_body_bytes", CONF_INT, "1048576", 1024, 16777216, NULL,
 	 OFF(webhook.max_body_bytes)},
+	/* Empty: replies name the 受信設定 page without a link. */
+	{"webhook", "settings_url", CONF_STR, "", 0, 1024, NULL, OFF(webhook.settings_url)},
+	{"webhook", "threads", CONF_INT, "4", 1, 64, NULL, OFF(webhook.threads)},
+	{"webhook", "max_events", CONF_INT, "1000", 1, 10000, NULL, OFF(webhook.max_events)},
+	{"webhook", "retry_base_ms", CONF_INT, "1000", 10, 600000, NULL,
+	 OFF(webhook.retry_base_ms)},
+	{"webhook", "retry_max_ms", CONF_INT, "300000", 100, 86400000, NULL,
+	 OFF(webhook.retry_max_ms)},
+	{"webhook", "max_attempts", CONF_INT, "10", 1, 100, NULL, OFF(webhook.max_attempts)},
+	{"webhook", "liff_dir", CONF_STR, "/usr/share/hotline/www/liff", 1, 1024, NULL,
+	 OFF(webhook.liff_dir)},
 
 	{"admin", "listen", CONF_ADDR, "127.0.0.1:8081", 0, 0, NULL, OFF(admin.listen)},
 	{"admin", "db_user", CONF_STR, "hotline_admin", 1, 63, NULL, OFF(admin.db_user)},
+	{"admin", "cookie_secure", CONF_BOOL, "yes", 0, 0, NULL, OFF(admin.cookie_secure)},
+	{"admin", "forwarded_for", CONF_BOOL, "no", 0, 0, NULL, OFF(admin.forwarded_for)},
+	{"admin", "session_idle_timeout", CONF_INT, "1800", 1, 86400, NULL,
+	 OFF(admin.session_idle_timeout)},
+	{"admin", "session_max_age", CONF_INT, "43200", 60, 604800, NULL,
+	 OFF(admin.session_max_age)},
+	{"admin", "lockout_threshold", CONF_INT, "5", 1, 100, NULL, OFF(admin.lockout_threshold)},
+	{"admin", "lockout_base_seconds", CONF_INT, "60", 1, 86400, NULL,
+	 OFF(admin.lockout_base_seconds)},
+	{"admin", "lockout_max_seconds", CONF_INT, "3600", 1, 604800, NULL,
+	 OFF(admin.lockout_max_seconds)},
+	{"admin", "ip_lockout_threshold", CONF_INT, "20", 1, 100000, NULL,
+	 OFF(admin.ip_lockout_threshold)},
+	{"admin", "totp_key_file", CONF_STR, "", 0, 1024, NULL, OFF(admin.totp_key_file)},
 
 	{"pusher", "metrics_listen", CONF_ADDR, "127.0.0.1:9101", 0, 0, NULL,
 	 OFF(pusher.metrics_listen)},
 	{"pusher", "db_user", CONF_STR, "hotline_pusher", 1, 63, NULL, OFF(pusher.db_user)},
+	{"pusher", "max_in_flight", CONF_INT, "32", 1, 512, NULL, OFF(pusher.max_in_flight)},
+	{"pusher", "connections", CONF_INT, "8", 1, 64, NULL, OFF(pusher.connections)},
+	{"pusher", "multicast_per_second", CONF_INT, "190", 0, 100000, NULL,
+	 OFF(pusher.multicast_per_second)},
+	{"pusher", "multicast_burst", CONF_INT, "10", 1, 100000, NULL, OFF(pusher.multicast_burst)},
+	{"pusher", "broadcasts_per_hour", CONF_INT, "60", 0, 1000, NULL,
+	 OFF(pusher.broadcasts_per_hour)},
+	{"pusher", "plan_chunk_batches", CONF_INT, "20", 1, 1000, NULL,
+	 OFF(pusher.plan_chunk_batches)},
+	{"pusher", "retry_base_ms", CONF_INT, "1000", 10, 600000, NULL, OFF(pusher.retry_base_ms)},
+	{"pusher", "retry_max_ms", CONF_INT, "60000", 100, 3600000, NULL, OFF(pusher.retry_max_ms)},
+	{"pusher", "give_up_hours", CONF_INT, "12", 1, 23, NULL, OFF(pusher.give_up_hours)},
 
 	{"lmtp", "listen", CONF_ADDR, "127.0.0.1:2424", 0, 0, NULL, OFF(lmtp.listen)},
 	{"lmtp", "db_user", CONF_STR, "hotline_ingest", 1, 63, NULL, OFF(lmtp.db_user)},
@@ -71,6 +113,25 @@ static const struct conf_key config_table[] = {
 	{"milter", "max_message_bytes", CONF_INT, "26214400", 65536, 104857600, NULL,
 	 OFF(milter.max_message_bytes)},
 	{"milter", "timeout_seconds", CONF_INT, "300", 10, 3600, NULL, OFF(milter.timeout_seconds)},
+
+	/* hotline-imapd checks at start that host, user and move_to are set
+	 * when they are needed (milter/imapd.c). */
+	{"imap", "enabled", CONF_BOOL, "no", 0, 0, NULL, OFF(imap.enabled)},
+	{"imap", "host", CONF_STR, "", 0, 253, NULL, OFF(imap.host)},
+	{"imap", "port", CONF_INT, "0", 0, 65535, NULL, OFF(imap.port)},
+	{"imap", "tls", CONF_ENUM, "implicit", 0, 0, imap_tls, OFF(imap.tls)},
+	{"imap", "ca_file", CONF_STR, "", 0, 1024, NULL, OFF(imap.ca_file)},
+	{"imap", "user", CONF_STR, "", 0, 255, NULL, OFF(imap.user)},
+	{"imap", "password_file", CONF_STR, "", 0, 1024, NULL, OFF(imap.password_file)},
+	{"imap", "mailbox", CONF_STR, "INBOX", 1, 255, NULL, OFF(imap.mailbox)},
+	{"imap", "after_fetch", CONF_ENUM, "seen", 0, 0, imap_after_fetch, OFF(imap.after_fetch)},
+	{"imap", "move_to", CONF_STR, "", 0, 255, NULL, OFF(imap.move_to)},
+	{"imap", "idle", CONF_BOOL, "yes", 0, 0, NULL, OFF(imap.idle)},
+	{"imap", "poll_seconds", CONF_INT, "60", 1, 86400, NULL, OFF(imap.poll_seconds)},
+	{"imap", "db_user", CONF_STR, "hotline_ingest", 1, 63, NULL, OFF(imap.db_user)},
+	{"imap", "max_message_bytes", CONF_INT, "26214400", 65536, 104857600, NULL,
+	 OFF(imap.max_message_bytes)},
+	{"imap", "timeout_seconds", CONF_INT, "60", 5, 3600, NULL, OFF(imap.timeout_seconds)},
 };
 
 #define NKEYS (sizeof(config_table) / sizeof(config_table[0]))
@@ -144,6 +205,10 @@ static const struct {
 	[HL_SECRET_LINE_CHANNEL_TOKEN] = {"the LINE channel access token",
 					  "HOTLINE_LINE_CHANNEL_TOKEN",
 					  "[line] channel_token_file"},
+	[HL_SECRET_IMAP_PASSWORD] = {"the IMAP password", "HOTLINE_IMAP_PASSWORD",
+				     "[imap] password_file"},
+	[HL_SECRET_ADMIN_TOTP_KEY] = {"the TOTP sealing key", "HOTLINE_ADMIN_TOTP_KEY",
+				      "[admin] totp_key_file"},
 };
 
 static const char *secret_file(const struct hl_config *cfg, enum hl_secret which)
@@ -153,6 +218,10 @@ static const char *secret_file(const struct hl_config *cfg, enum hl_secret which
 		return cfg->line.channel_secret_file;
 	case HL_SECRET_LINE_CHANNEL_TOKEN:
 		return cfg->line.channel_token_file;
+	case HL_SECRET_IMAP_PASSWORD:
+		return cfg->imap.password_file;
+	case HL_SECRET_ADMIN_TOTP_KEY:
+		return cfg->admin.totp_key_file;
 	}
 	return "";
 }

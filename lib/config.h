@@ -15,6 +15,7 @@
 #ifndef HL_CONFIG_H
 #define HL_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "conf.h"
@@ -38,20 +39,47 @@ struct hl_config {
 		char *channel_secret_file;
 		char *channel_token_file;
 		char *login_channel_id;
+		char *liff_id;
 		long long request_timeout_ms;
+		char *ca_file;
 	} line;
 	struct {
 		char *listen;
 		char *db_user;
 		long long max_body_bytes;
+		char *settings_url;
+		long long threads;
+		long long max_events;
+		long long retry_base_ms;
+		long long retry_max_ms;
+		long long max_attempts;
+		char *liff_dir;
 	} webhook;
 	struct {
 		char *listen;
 		char *db_user;
+		bool cookie_secure;
+		bool forwarded_for;
+		long long session_idle_timeout;
+		long long session_max_age;
+		long long lockout_threshold;
+		long long lockout_base_seconds;
+		long long lockout_max_seconds;
+		long long ip_lockout_threshold;
+		char *totp_key_file;
 	} admin;
 	struct {
 		char *metrics_listen;
 		char *db_user;
+		long long max_in_flight;
+		long long connections;
+		long long multicast_per_second;
+		long long multicast_burst;
+		long long broadcasts_per_hour;
+		long long plan_chunk_batches;
+		long long retry_base_ms;
+		long long retry_max_ms;
+		long long give_up_hours;
 	} pusher;
 	struct {
 		char *listen;
@@ -70,6 +98,36 @@ struct hl_config {
 		long long max_message_bytes;
 		long long timeout_seconds;
 	} milter;
+	struct {
+		bool enabled;
+		char *host;
+		long long port; /* 0: 993 for implicit TLS, 143 for STARTTLS */
+		int tls;	/* enum hl_imap_tls */
+		char *ca_file;
+		char *user;
+		char *password_file;
+		char *mailbox;
+		int after_fetch; /* enum hl_imap_after_fetch */
+		char *move_to;
+		bool idle;
+		long long poll_seconds;
+		char *db_user;
+		long long max_message_bytes;
+		long long timeout_seconds;
+	} imap;
+};
+
+/* [imap] tls: how the connection to the IMAP server is secured. */
+enum hl_imap_tls {
+	HL_IMAP_TLS_IMPLICIT = 0, /* TLS from the first byte (imaps, port 993) */
+	HL_IMAP_TLS_STARTTLS,	  /* STARTTLS on the IMAP port (143) */
+};
+
+/* [imap] after_fetch: what is done on the server with a mail once stored. */
+enum hl_imap_after_fetch {
+	HL_IMAP_AFTER_SEEN = 0, /* flag it \Seen, leave it where it is */
+	HL_IMAP_AFTER_MOVE,	/* move it to [imap] move_to */
+	HL_IMAP_AFTER_DELETE,	/* delete and expunge it */
 };
 
 /* [milter] on_error: what Postfix is told when an alert copy failed for a
@@ -82,6 +140,8 @@ enum hl_milter_on_error {
 enum hl_secret {
 	HL_SECRET_LINE_CHANNEL_SECRET, /* webhook: verifies X-Line-Signature */
 	HL_SECRET_LINE_CHANNEL_TOKEN,  /* pusher and rich menus: calls LINE */
+	HL_SECRET_IMAP_PASSWORD,       /* imapd: logs in to the IMAP server */
+	HL_SECRET_ADMIN_TOTP_KEY,      /* admin: seals staff TOTP secrets */
 };
 
 /* The path to read: arg if given, else $HOTLINE_CONFIG, else the default. */

@@ -3,7 +3,10 @@
  *
  *   hotlinectl [-c FILE] migrate [--status]
  *   hotlinectl [-c FILE] admin create LOGIN [--name NAME] [--department DEPT]
+ *   hotlinectl [-c FILE] audit verify
  *   hotlinectl [-c FILE] rules test MAIL_FILE [--from SENDER]
+ *   hotlinectl [-c FILE] mail send MAIL_FILE [--lmtp ADDR] [--from SENDER] [--to RCPT]...
+ *   hotlinectl [-c FILE] richmenu render|validate|publish|switch|status ...
  *   hotlinectl [-c FILE] check-config
  *   hotlinectl version | help
  *
@@ -19,10 +22,13 @@
 #include <unistd.h>
 
 #include "admin_create.h"
+#include "audit.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "mail_send.h"
 #include "migrate.h"
+#include "richmenu.h"
 #include "rules_test.h"
 
 #ifndef HL_VERSION
@@ -39,10 +45,25 @@ static void usage(FILE *out)
 		"  admin create LOGIN [--name NAME] [--department DEPT]\n"
 		"                            create a 管理者 account; the password is read from\n"
 		"                            standard input (asked twice on a terminal)\n"
+		"  audit verify              recompute the audit log's hash chain; exit 1 if\n"
+		"                            a row was altered or removed\n"
 		"  rules test MAIL_FILE [--from SENDER]\n"
 		"                            show what the mail rules make of a mail (text,\n"
 		"                            target, trace) without storing or sending it;\n"
 		"                            SENDER defaults to the mail's From address\n"
+		"  mail send MAIL_FILE [--lmtp ADDR] [--from SENDER] [--to RCPT]...\n"
+		"                            hand a mail file to hotline-lmtpd by LMTP (ADDR\n"
+		"                            defaults to [lmtp] listen; SENDER to the mail's\n"
+		"                            From address; RCPT, repeatable, to\n"
+		"                            hotlinectl@localhost) and print each recipient's\n"
+		"                            reply; exit 0 accepted, 75 try again later (4xx,\n"
+		"                            or no receiver), 65 refused (5xx)\n"
+		"  richmenu render LAYOUT [--tab N] [--png OUT] [--svg OUT]\n"
+		"  richmenu validate LAYOUT  draw or check a rich menu layout (no LINE)\n"
+		"  richmenu publish LAYOUT   upload a rich menu set to LINE\n"
+		"  richmenu switch normal|disaster\n"
+		"                            show that set to every resident\n"
+		"  richmenu status           the rich menu sets and which is shown\n"
 		"  check-config              check the configuration file and exit\n"
 		"  version                   print the version\n"
 		"\n"
@@ -120,6 +141,23 @@ static int cmd_admin(struct hl_config *cfg, int argc, char **argv)
 	return rc == 0 ? 0 : 1;
 }
 
+static int cmd_audit(struct hl_config *cfg, int argc, char **argv)
+{
+	struct db *db;
+	int rc;
+
+	if (argc != 2 || strcmp(argv[1], "verify") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	db = open_owner_db(cfg);
+	if (db == NULL)
+		return 1;
+	rc = audit_verify_cmd(db, stdout);
+	db_free(db);
+	return rc;
+}
+
 static int cmd_rules(struct hl_config *cfg, int argc, char **argv)
 {
 	const char *from = NULL;
@@ -142,6 +180,54 @@ static int cmd_rules(struct hl_config *cfg, int argc, char **argv)
 	rc = rules_test(db, argv[2], from, stdout);
 	db_free(db);
 	return rc == 0 ? 0 : 1;
+}
+
+/* `mail send`: exits with mail_send()'s sysexits code, 2 on bad usage. */
+static int cmd_mail(struct hl_config *cfg, int argc, char **argv)
+{
+	struct mail_send_args a = {
+		.addr = cfg->lmtp.listen,
+		.timeout_seconds = 60,
+	};
+	const char **to;
+	int i, rc;
+
+	if (argc < 3 || strcmp(argv[1], "send") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	to = calloc((size_t)argc, sizeof(*to));
+	if (to == NULL) {
+		fprintf(stderr, "hotlinectl: out of memory\n");
+		return 1;
+	}
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--lmtp") == 0 && i + 1 < argc)
+			a.addr = argv[++i];
+		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+			a.from = argv[++i];
+		else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+			to[a.nto++] = argv[++i];
+		else if (a.path == NULL && argv[i][0] != '-')
+			a.path = argv[i];
+		else {
+			fprintf(stderr, "hotlinectl: mail send: unexpected argument '%s'\n",
+				argv[i]);
+			free(to);
+			return 2;
+		}
+	}
+	if (a.path == NULL) {
+		usage(stderr);
+		free(to);
+		return 2;
+	}
+	if (a.nto == 0)
+		to[a.nto++] = "hotlinectl@localhost";
+	a.to = to;
+	rc = mail_send(&a, stdout);
+	free(to);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -174,6 +260,9 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	/* richmenu loads the configuration itself: render and validate need none. */
+	if (strcmp(argv[0], "richmenu") == 0)
+		return richmenu_main(conf_arg, argc, argv);
 	if (strcmp(argv[0], "version") == 0) {
 		printf("hotlinectl %s\n", HL_VERSION);
 		return 0;
@@ -191,8 +280,12 @@ int main(int argc, char **argv)
 		rc = cmd_migrate(cfg, argc, argv);
 	} else if (strcmp(argv[0], "admin") == 0) {
 		rc = cmd_admin(cfg, argc, argv);
+	} else if (strcmp(argv[0], "audit") == 0) {
+		rc = cmd_audit(cfg, argc, argv);
 	} else if (strcmp(argv[0], "rules") == 0) {
 		rc = cmd_rules(cfg, argc, argv);
+	} else if (strcmp(argv[0], "mail") == 0) {
+		rc = cmd_mail(cfg, argc, argv);
 	} else {
 		fprintf(stderr, "hotlinectl: unknown command '%s'\n", argv[0]);
 		usage(stderr);
