@@ -4,8 +4,8 @@
 # which the webhook verifies with linesim's /oauth2/v2.1/verify.  Checks
 # the item list (with an item staff add during the test), saving in the
 # database, every refusal with its reason (bad values, a value of another
-# item, two values for a single item, future or impossible dates, forged
-# tokens, tokens of another LINE Login channel or another LINE, no token,
+# item, two values for a single item, future or impossible dates, forged or
+# expired tokens, tokens of another LINE Login channel or another LINE, no token,
 # blocked and unknown residents, LINE Login down), the token cache and the
 # security headers.
 . "$HL_TOP/tests/lib.sh"
@@ -129,6 +129,12 @@ is "forged signature: token_invalid" "$(js "$(body_of "$r")" j.error)" token_inv
 like "forged: a Japanese message" "$(js "$(body_of "$r")" j.message)" '本人確認に失敗しました'
 r=$(api GET "$(flip "$t1" 2)")
 is "forged claims: 401" "$(status_of "$r")" 401
+# Expired: linesim issues a token whose exp has passed.
+texp=$(curl -s -X POST "$L/sim/users/$u1/liff-token" -d '{"ttlSeconds":-120}' |
+	sed -n 's/.*"idToken":"\([^"]*\)".*/\1/p')
+r=$(api GET "$texp")
+is "expired token: 401" "$(status_of "$r")" 401
+like "expired token: a Japanese message for the page" "$(js "$(body_of "$r")" j.message)" '.'
 r=$(api GET "not-a-token")
 is "garbage token: 401" "$(status_of "$r")" 401
 r=$(http GET "$W/liff/api/settings" -H "Authorization: Basic dXNlcjpwYXNz")

@@ -266,8 +266,9 @@ static void liff_token(struct app *a, const char *uid_text, const struct httpd_r
 {
 	char err[160];
 	size_t len;
-	json_t *b = NULL;
+	json_t *b = NULL, *ttl;
 	const char *nonce = NULL;
+	long ttl_seconds = 3600;
 
 	(void)httpd_body(req, &len);
 	if (len > 0) {
@@ -277,10 +278,23 @@ static void liff_token(struct app *a, const char *uid_text, const struct httpd_r
 			return;
 		}
 		nonce = json_string_value(json_object_get(b, "nonce"));
+		/* Tests of expiry: a negative lifetime gives a token that has
+		 * already expired. */
+		ttl = json_object_get(b, "ttlSeconds");
+		if (ttl != NULL) {
+			if (!json_is_integer(ttl) || json_integer_value(ttl) < -86400 ||
+			    json_integer_value(ttl) > 86400) {
+				bad(reply, 400,
+				    "ttlSeconds must be an integer from -86400 to 86400");
+				json_decref(b);
+				return;
+			}
+			ttl_seconds = (long)json_integer_value(ttl);
+		}
 	}
 	sim_lock(a->sim);
 	if (find_user(a, uid_text, reply) >= 0) {
-		char *tok = liff_issue_token(a->liff, uid_text, nonce);
+		char *tok = liff_issue_token_ttl(a->liff, uid_text, nonce, ttl_seconds);
 
 		if (tok == NULL)
 			bad(reply, 500, "cannot issue an ID token");
