@@ -84,7 +84,8 @@ int main(int argc, char **argv)
 	db = daemon_db(PROG, cfg, cfg->pusher.db_user);
 	ctx.db = daemon_db(PROG, cfg, cfg->pusher.db_user);
 	ctx.m = &metrics;
-	pusher = pusher_new(cfg, db, token, &metrics, err, sizeof(err));
+	pusher = pusher_new(cfg, db, daemon_db(PROG, cfg, cfg->pusher.db_user), token, &metrics,
+			    err, sizeof(err));
 	if (pusher == NULL)
 		log_fatal("cannot start", "error=\"%s\"", err);
 	http = httpd_start(cfg->pusher.metrics_listen, PUSHER_MAX_BODY, route, &ctx, err,

@@ -24,6 +24,7 @@
 #include "daemon.h"
 #include "line.h"
 #include "log.h"
+#include "planner.h"
 #include "ratelimit.h"
 #include "store_push.h"
 #include "str.h"
@@ -91,6 +92,7 @@ struct pusher {
 	bool db_down_logged;
 	int lease_s;
 	int send_cap; /* requests posted at once (see pusher_new) */
+	struct planner *planner;
 	uint64_t rng;
 	struct reply_slot replies[REPLY_SLOTS];
 	struct push_reply reply_claimed[REPLY_SLOTS];
@@ -114,8 +116,8 @@ static uint32_t next_random(struct pusher *p)
 	return (uint32_t)((p->rng * 2685821657736338717ULL) >> 32);
 }
 
-struct pusher *pusher_new(const struct hl_config *cfg, struct db *db, const char *token,
-			  struct metrics *m, char *err, size_t errlen)
+struct pusher *pusher_new(const struct hl_config *cfg, struct db *db, struct db *plan_db,
+			  const char *token, struct metrics *m, char *err, size_t errlen)
 {
 	struct line_client_options lo = {
 		.base_url = cfg->line.api_base_url,
@@ -158,6 +160,12 @@ struct pusher *pusher_new(const struct hl_config *cfg, struct db *db, const char
 	p->line = line_client_new(&lo, err, errlen);
 	if (p->line == NULL)
 		goto fail;
+	p->planner = planner_start(plan_db, (int)cfg->pusher.plan_chunk_batches, m, err, errlen);
+	plan_db = NULL; /* the planner owns it now, even when it failed */
+	if (p->planner == NULL)
+		goto fail;
+	/* Resume planning a crash interrupted. */
+	planner_kick(p->planner);
 	/* The lease covers the request timeout and the short wait for a
 	 * rate token before it is sent. */
 	p->lease_s =
@@ -178,6 +186,7 @@ struct pusher *pusher_new(const struct hl_config *cfg, struct db *db, const char
 		p->rng = (uint64_t)now | 1;
 	return p;
 fail:
+	db_free(plan_db);
 	pusher_free(p);
 	return NULL;
 }
@@ -188,6 +197,7 @@ void pusher_free(struct pusher *p)
 
 	if (p == NULL)
 		return;
+	planner_stop(p->planner);
 	line_client_free(p->line);
 	if (p->slots != NULL)
 		for (i = 0; i < p->nslots; i++)
@@ -299,36 +309,14 @@ static bool start_due(struct pusher *p)
 		atomic_fetch_add(&p->m->recipients_planned, s.planned_recipients);
 		log_info("delivery started", "delivery=%lld source=%s method=%s", s.id, s.source,
 			 s.broadcast ? "broadcast" : "multicast");
-		if (s.planned_complete && store_push_finish(p->db, s.id) != HL_OK)
-			db_failed(p, "finish");
+		if (s.planned_complete) {
+			if (store_push_finish(p->db, s.id) != HL_OK)
+				db_failed(p, "finish");
+		} else if (!s.broadcast) {
+			planner_kick(p->planner);
+		}
 	}
 	return any;
-}
-
-static bool plan_chunk(struct pusher *p)
-{
-	struct push_planned pl;
-	bool found;
-
-	if (store_push_plan(p->db, (int)p->cfg->pusher.plan_chunk_batches, &pl, &found) != HL_OK) {
-		db_failed(p, "plan");
-		return false;
-	}
-	if (!found)
-		return false;
-	if (pl.failed) {
-		atomic_fetch_add(&p->m->deliveries_failed_to_plan, 1);
-		log_error("delivery failed: its target cannot be resolved",
-			  "delivery=%lld error=\"%s\"", pl.delivery_id, db_error(p->db));
-		return true;
-	}
-	atomic_fetch_add(&p->m->batches_planned, pl.batches);
-	atomic_fetch_add(&p->m->recipients_planned, pl.recipients);
-	log_debug("planned", "delivery=%lld batches=%d recipients=%d complete=%d", pl.delivery_id,
-		  pl.batches, pl.recipients, pl.complete);
-	if (pl.complete && store_push_finish(p->db, pl.delivery_id) != HL_OK)
-		db_failed(p, "finish");
-	return true;
 }
 
 static int free_slots(const struct pusher *p)
@@ -390,6 +378,11 @@ static bool record_done(struct pusher *p)
 		db_failed(p, "record");
 		return false;
 	}
+	/* A broadcast refused by LINE's hourly limit is now to be planned as
+	 * multicast batches. */
+	for (i = 0; i < (int)n; i++)
+		if (p->results[i].outcome == PUSH_TO_MULTICAST)
+			planner_kick(p->planner);
 	for (i = 0; i < p->nslots; i++)
 		if (p->slots[i].state == SLOT_DONE) {
 			push_batch_clear(&p->slots[i].b);
@@ -599,7 +592,6 @@ static bool db_turn(struct pusher *p, long long now)
 	}
 	if (now < p->db_retry_at_ms)
 		return progress;
-	progress |= plan_chunk(p);
 	free_n = free_slots(p);
 	progress |= claim(p, false, free_n);
 	free_n = free_slots(p);

@@ -18,9 +18,10 @@
 
 struct pusher;
 
-/* The pusher owns neither cfg, db nor m; token is copied.  NULL with err. */
-struct pusher *pusher_new(const struct hl_config *cfg, struct db *db, const char *token,
-			  struct metrics *m, char *err, size_t errlen);
+/* The pusher owns neither cfg, db nor m; it takes plan_db (the planning
+ * thread's connection, see planner.h); token is copied.  NULL with err. */
+struct pusher *pusher_new(const struct hl_config *cfg, struct db *db, struct db *plan_db,
+			  const char *token, struct metrics *m, char *err, size_t errlen);
 void pusher_free(struct pusher *p);
 
 /* Run until a stop signal arrives on sfd (the daemon's signalfd); returns

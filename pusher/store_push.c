@@ -222,6 +222,18 @@ enum hl_status store_push_plan(struct db *db, int max_batches, struct push_plann
 		goto rollback;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
+		res = NULL;
+		/* Skipped rows are not "nothing to plan": another pusher
+		 * plans them, or a short transaction (an answer recorded)
+		 * holds the row.  Say so, so that the caller looks again. */
+		st = query(db,
+			   "SELECT EXISTS (SELECT 1 FROM deliveries WHERE status = 'sending'"
+			   " AND planned_at IS NULL)",
+			   0, NULL, &res);
+		if (st != HL_OK)
+			goto rollback;
+		out->pending = get_bool(res, 0, 0);
+		PQclear(res);
 		return db_exec(db, "COMMIT");
 	}
 	out->delivery_id = get_ll(res, 0, 0);
@@ -255,6 +267,11 @@ enum hl_status store_push_plan(struct db *db, int max_batches, struct push_plann
 	out->recipients = (int)get_ll(res, 0, 1);
 	out->complete = get_bool(res, 0, 2);
 	PQclear(res);
+	res = NULL;
+	/* Wake the send loops (delivered at commit) to claim the new batches. */
+	if (out->batches > 0 &&
+	    (st = db_exec(db, "SELECT pg_notify('hotline_delivery', 'planned')")) != HL_OK)
+		goto rollback;
 	return db_exec(db, "COMMIT");
 rollback:
 	PQclear(res);
@@ -645,8 +662,6 @@ enum hl_status store_push_next_due_ms(struct db *db, long long *ms)
 		"   JOIN deliveries d ON d.id = b.delivery_id AND d.status = 'sending'"
 		"  WHERE b.status IN ('pending', 'sending')),"
 		" (SELECT now() FROM deliveries WHERE status = 'queued' LIMIT 1),"
-		" (SELECT now() FROM deliveries WHERE status = 'sending' AND planned_at IS NULL"
-		"   LIMIT 1),"
 		" (SELECT min(next_attempt_at) FROM line_replies"
 		"   WHERE status IN ('pending', 'sending'))) - clock_timestamp()) * 1000)::bigint",
 		0, NULL, &res);

@@ -61,11 +61,13 @@ struct push_planned {
 	int recipients; /* residents in them */
 	bool complete;	/* the snapshot is complete */
 	bool failed;	/* its target could not be resolved: the delivery failed */
+	bool pending;	/* none found, but some delivery is locked while still unplanned */
 };
 
 /* Plan the next chunk (up to max_batches batches) of one delivery that is
- * sending and not fully planned, and that no other pusher is planning.
- * *found is false when there is none. */
+ * sending and not fully planned, and that no other pusher is planning;
+ * NOTIFY hotline_delivery with it when it wrote batches.  *found is false
+ * when there is none. */
 enum hl_status store_push_plan(struct db *db, int max_batches, struct push_planned *out,
 			       bool *found);
 
@@ -154,7 +156,8 @@ enum hl_status store_push_record_replies(struct db *db, const struct push_reply_
 					 size_t n);
 
 /* Milliseconds until the next scheduled delivery or batch retry is due
- * (0 when one is due now, -1 when there is none); replies count too. */
+ * (0 when one is due now, -1 when there is none); replies count too.
+ * Planning is not counted: the planner wakes the loops by NOTIFY. */
 enum hl_status store_push_next_due_ms(struct db *db, long long *ms);
 
 #endif
