@@ -203,6 +203,26 @@ void db_rollback(struct db *db)
 	memcpy(db->err, first, sizeof(first));
 }
 
+enum hl_status db_query(struct db *db, const char *sql, int n, const char *const *params,
+			struct pg_result **res)
+{
+	PGconn *conn = db_conn(db);
+	PGresult *r;
+	enum hl_status st;
+
+	if (res != NULL)
+		*res = NULL;
+	if (conn == NULL)
+		return HL_TEMPFAIL;
+	r = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+	st = db_result_status(db, r);
+	if (st == HL_OK && res != NULL)
+		*res = r;
+	else
+		PQclear(r);
+	return st;
+}
+
 enum hl_status db_exec(struct db *db, const char *sql)
 {
 	PGconn *conn = db_conn(db);

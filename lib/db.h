@@ -54,6 +54,13 @@ enum hl_status db_ping(struct db *db);
 /* Classify a finished statement: HL_OK for a command or tuples result. */
 enum hl_status db_result_status(struct db *db, const struct pg_result *res);
 
+/* Run a statement with text parameters ($1...).  On HL_OK, *res (when res
+ * is not NULL) is the result, which the caller clears; otherwise *res is
+ * NULL and db_error() says why.  The one place store modules call libpq's
+ * PQexecParams() for text parameters. */
+enum hl_status db_query(struct db *db, const char *sql, int n, const char *const *params,
+			struct pg_result **res);
+
 /* Run a statement without parameters whose result is not needed
  * (BEGIN, COMMIT, SET ...). */
 enum hl_status db_exec(struct db *db, const char *sql);

@@ -10,25 +10,6 @@
 
 #include "str.h"
 
-static enum hl_status run(struct db *db, const char *sql, int n, const char *const *params,
-			  PGresult **out)
-{
-	PGconn *conn = db_conn(db);
-	PGresult *res;
-	enum hl_status st;
-
-	*out = NULL;
-	if (conn == NULL)
-		return HL_TEMPFAIL;
-	res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-	if ((st = db_result_status(db, res)) != HL_OK) {
-		PQclear(res);
-		return st;
-	}
-	*out = res;
-	return HL_OK;
-}
-
 enum hl_status store_residents_follow(struct db *db, const char *line_user_id, long long ts_ms,
 				      long long *id, bool *known)
 {
@@ -41,13 +22,13 @@ enum hl_status store_residents_follow(struct db *db, const char *line_user_id, l
 	*known = false;
 	str_msg(ts, sizeof(ts), "%lld", ts_ms);
 	/* xmax is non-zero on the row an ON CONFLICT ... DO UPDATE updated. */
-	st = run(db,
-		 "INSERT INTO residents (line_user_id, followed_at)"
-		 " VALUES ($1, to_timestamp($2::bigint / 1000.0))"
-		 " ON CONFLICT (line_user_id) DO UPDATE SET status = 'active',"
-		 " followed_at = EXCLUDED.followed_at"
-		 " RETURNING id, xmax <> 0",
-		 2, params, &res);
+	st = db_query(db,
+		      "INSERT INTO residents (line_user_id, followed_at)"
+		      " VALUES ($1, to_timestamp($2::bigint / 1000.0))"
+		      " ON CONFLICT (line_user_id) DO UPDATE SET status = 'active',"
+		      " followed_at = EXCLUDED.followed_at"
+		      " RETURNING id, xmax <> 0",
+		      2, params, &res);
 	if (st != HL_OK)
 		return st;
 	if (PQntuples(res) != 1 || !str_to_ll(PQgetvalue(res, 0, 0), 1, INT64_MAX, id)) {
@@ -70,10 +51,10 @@ enum hl_status store_residents_unfollow(struct db *db, const char *line_user_id,
 
 	*known = false;
 	str_msg(ts, sizeof(ts), "%lld", ts_ms);
-	st = run(db,
-		 "UPDATE residents SET status = 'blocked',"
-		 " blocked_at = to_timestamp($2::bigint / 1000.0) WHERE line_user_id = $1",
-		 2, params, &res);
+	st = db_query(db,
+		      "UPDATE residents SET status = 'blocked',"
+		      " blocked_at = to_timestamp($2::bigint / 1000.0) WHERE line_user_id = $1",
+		      2, params, &res);
 	if (st != HL_OK)
 		return st;
 	*known = strcmp(PQcmdTuples(res), "0") != 0;
@@ -88,12 +69,12 @@ enum hl_status store_residents_find_or_add(struct db *db, const char *line_user_
 	enum hl_status st;
 
 	*id = 0;
-	st = run(db,
-		 "WITH added AS (INSERT INTO residents (line_user_id) VALUES ($1)"
-		 " ON CONFLICT (line_user_id) DO NOTHING RETURNING id)"
-		 " SELECT id FROM added UNION ALL"
-		 " SELECT id FROM residents WHERE line_user_id = $1",
-		 1, params, &res);
+	st = db_query(db,
+		      "WITH added AS (INSERT INTO residents (line_user_id) VALUES ($1)"
+		      " ON CONFLICT (line_user_id) DO NOTHING RETURNING id)"
+		      " SELECT id FROM added UNION ALL"
+		      " SELECT id FROM residents WHERE line_user_id = $1",
+		      1, params, &res);
 	if (st != HL_OK)
 		return st;
 	if (PQntuples(res) < 1 || !str_to_ll(PQgetvalue(res, 0, 0), 1, INT64_MAX, id)) {
@@ -114,10 +95,10 @@ enum hl_status store_residents_queue_reply(struct db *db, long long resident_id,
 	enum hl_status st;
 
 	str_msg(rid, sizeof(rid), "%lld", resident_id);
-	st = run(db,
-		 "INSERT INTO line_replies (resident_id, reply_token, messages, source)"
-		 " VALUES ($1::bigint, $2, $3::jsonb, 'webhook')",
-		 3, params, &res);
+	st = db_query(db,
+		      "INSERT INTO line_replies (resident_id, reply_token, messages, source)"
+		      " VALUES ($1::bigint, $2, $3::jsonb, 'webhook')",
+		      3, params, &res);
 	if (st == HL_OK)
 		PQclear(res);
 	return st;

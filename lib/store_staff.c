@@ -75,19 +75,9 @@ bool store_staff_exists(struct db *db, const char *login)
 static PGresult *run(struct db *db, const char *sql, int n, const char *const *params,
 		     enum hl_status *st)
 {
-	PGconn *conn = db_conn(db);
 	PGresult *res;
 
-	if (conn == NULL) {
-		*st = HL_TEMPFAIL;
-		return NULL;
-	}
-	res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-	*st = db_result_status(db, res);
-	if (*st != HL_OK) {
-		PQclear(res);
-		return NULL;
-	}
+	*st = db_query(db, sql, n, params, &res);
 	return res;
 }
 

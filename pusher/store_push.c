@@ -13,35 +13,6 @@
 
 #include "str.h"
 
-/* Run a statement with text parameters; *res is set on HL_OK (the caller
- * clears it) and NULL otherwise. */
-static enum hl_status query(struct db *db, const char *sql, int n, const char *const *params,
-			    PGresult **res)
-{
-	PGconn *conn = db_conn(db);
-	enum hl_status st;
-
-	*res = NULL;
-	if (conn == NULL)
-		return HL_TEMPFAIL;
-	*res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-	st = db_result_status(db, *res);
-	if (st != HL_OK) {
-		PQclear(*res);
-		*res = NULL;
-	}
-	return st;
-}
-
-static enum hl_status command(struct db *db, const char *sql, int n, const char *const *params)
-{
-	PGresult *res;
-	enum hl_status st = query(db, sql, n, params, &res);
-
-	PQclear(res);
-	return st;
-}
-
 static long long get_ll(const PGresult *res, int row, int col)
 {
 	long long v = 0;
@@ -76,7 +47,7 @@ enum hl_status store_push_start_due(struct db *db, bool may_broadcast, int broad
 	*found = false;
 	if ((st = db_exec(db, "BEGIN")) != HL_OK)
 		return st;
-	st = query(
+	st = db_query(
 		db,
 		"SELECT id, everyone, is_test, source FROM deliveries"
 		" WHERE status IN ('queued', 'scheduled') AND (send_at IS NULL OR send_at <= now())"
@@ -100,7 +71,7 @@ enum hl_status store_push_start_due(struct db *db, bool may_broadcast, int broad
 	if (quota_left >= 0) {
 		const char *p[1] = {id};
 
-		if ((st = query(db, "SELECT delivery_audience_count($1::bigint)", 1, p, &res)) !=
+		if ((st = db_query(db, "SELECT delivery_audience_count($1::bigint)", 1, p, &res)) !=
 		    HL_OK)
 			goto rollback;
 		out->audience = get_ll(res, 0, 0);
@@ -115,10 +86,10 @@ enum hl_status store_push_start_due(struct db *db, bool may_broadcast, int broad
 				"（送信対象 %lld 人、今月の残り %lld 通）。"
 				"上限を確認してから送信し直してください。",
 				out->audience, quota_left);
-			st = command(db,
-				     "UPDATE deliveries SET status = 'held', hold_reason = $2"
-				     " WHERE id = $1::bigint",
-				     2, hp);
+			st = db_query(db,
+				      "UPDATE deliveries SET status = 'held', hold_reason = $2"
+				      " WHERE id = $1::bigint",
+				      2, hp, NULL);
 			if (st != HL_OK)
 				goto rollback;
 			out->held = true;
@@ -133,11 +104,11 @@ enum hl_status store_push_start_due(struct db *db, bool may_broadcast, int broad
 
 		/* LINE allows 60 broadcasts an hour; one in flight counts. */
 		str_msg(limit, sizeof(limit), "%d", broadcasts_per_hour);
-		st = query(db,
-			   "SELECT count(*) < $1::integer FROM delivery_batches"
-			   " WHERE method = 'broadcast' AND (status = 'sending'"
-			   " OR (status = 'sent' AND sent_at > now() - interval '1 hour'))",
-			   1, p, &res);
+		st = db_query(db,
+			      "SELECT count(*) < $1::integer FROM delivery_batches"
+			      " WHERE method = 'broadcast' AND (status = 'sending'"
+			      " OR (status = 'sent' AND sent_at > now() - interval '1 hour'))",
+			      1, p, &res);
 		if (st != HL_OK)
 			goto rollback;
 		out->broadcast = get_bool(res, 0, 0);
@@ -147,28 +118,28 @@ enum hl_status store_push_start_due(struct db *db, bool may_broadcast, int broad
 	if (out->broadcast) {
 		const char *p[1] = {id};
 
-		st = command(
+		st = db_query(
 			db,
 			"INSERT INTO delivery_batches (delivery_id, batch_no, method, recipients)"
 			" VALUES ($1::bigint, 0, 'broadcast', 0)",
-			1, p);
+			1, p, NULL);
 		if (st != HL_OK)
 			goto rollback;
-		st = command(db,
-			     "UPDATE deliveries SET status = 'sending', started_at = now(),"
-			     " send_method = 'broadcast', planned_at = now(),"
-			     " targeted = (SELECT count(*) FROM residents WHERE status = 'active')"
-			     " WHERE id = $1::bigint",
-			     1, p);
+		st = db_query(db,
+			      "UPDATE deliveries SET status = 'sending', started_at = now(),"
+			      " send_method = 'broadcast', planned_at = now(),"
+			      " targeted = (SELECT count(*) FROM residents WHERE status = 'active')"
+			      " WHERE id = $1::bigint",
+			      1, p, NULL);
 	} else {
 		const char *p[1] = {id};
 		char nb[16];
 		const char *pp[2] = {id, nb};
 
-		st = command(db,
-			     "UPDATE deliveries SET status = 'sending', started_at = now(),"
-			     " send_method = 'multicast' WHERE id = $1::bigint",
-			     1, p);
+		st = db_query(db,
+			      "UPDATE deliveries SET status = 'sending', started_at = now(),"
+			      " send_method = 'multicast' WHERE id = $1::bigint",
+			      1, p, NULL);
 		if (st != HL_OK)
 			goto rollback;
 		/* Plan the first chunk in the same transaction, so that a
@@ -178,10 +149,10 @@ enum hl_status store_push_start_due(struct db *db, bool may_broadcast, int broad
 		str_msg(nb, sizeof(nb), "%d", plan_batches);
 		if ((st = db_exec(db, "SAVEPOINT plan")) != HL_OK)
 			goto rollback;
-		st = query(db,
-			   "SELECT batches, recipients, complete"
-			   " FROM delivery_plan_chunk($1::bigint, $2::integer)",
-			   2, pp, &res);
+		st = db_query(db,
+			      "SELECT batches, recipients, complete"
+			      " FROM delivery_plan_chunk($1::bigint, $2::integer)",
+			      2, pp, &res);
 		if (st == HL_OK) {
 			out->planned_batches = (int)get_ll(res, 0, 0);
 			out->planned_recipients = (int)get_ll(res, 0, 1);
@@ -214,10 +185,10 @@ enum hl_status store_push_plan(struct db *db, int max_batches, struct push_plann
 	*found = false;
 	if ((st = db_exec(db, "BEGIN")) != HL_OK)
 		return st;
-	st = query(db,
-		   "SELECT id FROM deliveries WHERE status = 'sending' AND planned_at IS NULL"
-		   " ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1",
-		   0, NULL, &res);
+	st = db_query(db,
+		      "SELECT id FROM deliveries WHERE status = 'sending' AND planned_at IS NULL"
+		      " ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1",
+		      0, NULL, &res);
 	if (st != HL_OK)
 		goto rollback;
 	if (PQntuples(res) == 0) {
@@ -226,10 +197,10 @@ enum hl_status store_push_plan(struct db *db, int max_batches, struct push_plann
 		/* Skipped rows are not "nothing to plan": another pusher
 		 * plans them, or a short transaction (an answer recorded)
 		 * holds the row.  Say so, so that the caller looks again. */
-		st = query(db,
-			   "SELECT EXISTS (SELECT 1 FROM deliveries WHERE status = 'sending'"
-			   " AND planned_at IS NULL)",
-			   0, NULL, &res);
+		st = db_query(db,
+			      "SELECT EXISTS (SELECT 1 FROM deliveries WHERE status = 'sending'"
+			      " AND planned_at IS NULL)",
+			      0, NULL, &res);
 		if (st != HL_OK)
 			goto rollback;
 		out->pending = get_bool(res, 0, 0);
@@ -242,10 +213,10 @@ enum hl_status store_push_plan(struct db *db, int max_batches, struct push_plann
 	*found = true;
 	str_msg(id, sizeof(id), "%lld", out->delivery_id);
 	str_msg(nb, sizeof(nb), "%d", max_batches);
-	st = query(db,
-		   "SELECT batches, recipients, complete"
-		   " FROM delivery_plan_chunk($1::bigint, $2::integer)",
-		   2, p, &res);
+	st = db_query(db,
+		      "SELECT batches, recipients, complete"
+		      " FROM delivery_plan_chunk($1::bigint, $2::integer)",
+		      2, p, &res);
 	if (st == HL_PERMFAIL) {
 		/* A target that cannot be resolved (an unknown item, a broken
 		 * filter) fails the delivery with the reason instead of
@@ -256,10 +227,10 @@ enum hl_status store_push_plan(struct db *db, int max_batches, struct push_plann
 		str_msg(why, sizeof(why), "配信対象を決められませんでした: %s", db_error(db));
 		db_rollback(db);
 		out->failed = true;
-		return command(db,
-			       "UPDATE deliveries SET status = 'failed', error = $2,"
-			       " finished_at = now() WHERE id = $1::bigint AND status = 'sending'",
-			       2, fp);
+		return db_query(db,
+				"UPDATE deliveries SET status = 'failed', error = $2,"
+				" finished_at = now() WHERE id = $1::bigint AND status = 'sending'",
+				2, fp, NULL);
 	}
 	if (st != HL_OK)
 		goto rollback;
@@ -310,28 +281,29 @@ enum hl_status store_push_claim(struct db *db, bool broadcast, int max, int leas
 	*n = 0;
 	str_msg(smax, sizeof(smax), "%d", max);
 	str_msg(slease, sizeof(slease), "%d", lease_s);
-	st = query(db,
-		   "WITH due AS ("
-		   " SELECT b.delivery_id, b.batch_no FROM delivery_batches b"
-		   " JOIN deliveries d ON d.id = b.delivery_id AND d.status = 'sending'"
-		   " WHERE b.status IN ('pending', 'sending') AND b.next_attempt_at <= now()"
-		   " AND (b.method = 'broadcast') = $1::boolean"
-		   " ORDER BY b.next_attempt_at, b.delivery_id, b.batch_no"
-		   " FOR UPDATE OF b SKIP LOCKED LIMIT $2::integer)"
-		   " UPDATE delivery_batches b SET status = 'sending', attempts = b.attempts + 1,"
-		   " next_attempt_at = now() + make_interval(secs => $3::integer)"
-		   " FROM due WHERE b.delivery_id = due.delivery_id AND b.batch_no = due.batch_no"
-		   " RETURNING b.delivery_id, b.batch_no, b.method = 'broadcast', b.attempts,"
-		   " b.retry_key, extract(epoch FROM now() - b.created_at),"
-		   " (SELECT d.messages::text FROM deliveries d WHERE d.id = b.delivery_id),"
-		   /* A merge join over the batch's id range: 4-5 times cheaper
+	st = db_query(
+		db,
+		"WITH due AS ("
+		" SELECT b.delivery_id, b.batch_no FROM delivery_batches b"
+		" JOIN deliveries d ON d.id = b.delivery_id AND d.status = 'sending'"
+		" WHERE b.status IN ('pending', 'sending') AND b.next_attempt_at <= now()"
+		" AND (b.method = 'broadcast') = $1::boolean"
+		" ORDER BY b.next_attempt_at, b.delivery_id, b.batch_no"
+		" FOR UPDATE OF b SKIP LOCKED LIMIT $2::integer)"
+		" UPDATE delivery_batches b SET status = 'sending', attempts = b.attempts + 1,"
+		" next_attempt_at = now() + make_interval(secs => $3::integer)"
+		" FROM due WHERE b.delivery_id = due.delivery_id AND b.batch_no = due.batch_no"
+		" RETURNING b.delivery_id, b.batch_no, b.method = 'broadcast', b.attempts,"
+		" b.retry_key, extract(epoch FROM now() - b.created_at),"
+		" (SELECT d.messages::text FROM deliveries d WHERE d.id = b.delivery_id),"
+		/* A merge join over the batch's id range: 4-5 times cheaper
 		    * than "r.id = ANY (ids)", which descends the index once per
 		    * id.  The order of "to" does not matter to LINE. */
-		   " (SELECT string_agg(r.line_user_id, ',') FROM unnest(b.recipient_ids) AS u(id)"
-		   "  JOIN residents r ON r.id = u.id"
-		   "  WHERE r.id BETWEEN b.first_resident_id AND b.last_resident_id"
-		   "  AND r.status = 'active')",
-		   3, p, &res);
+		" (SELECT string_agg(r.line_user_id, ',') FROM unnest(b.recipient_ids) AS u(id)"
+		"  JOIN residents r ON r.id = u.id"
+		"  WHERE r.id BETWEEN b.first_resident_id AND b.last_resident_id"
+		"  AND r.status = 'active')",
+		3, p, &res);
 	if (st != HL_OK)
 		return st;
 	rows = PQntuples(res);
@@ -382,7 +354,7 @@ static enum hl_status record_one(struct db *db, const struct push_result *r)
 	case PUSH_SENT: {
 		const char *p[4] = {did, bno, status, reqid};
 
-		st = query(
+		st = db_query(
 			db,
 			"UPDATE delivery_batches SET status = 'sent', sent_at = now(),"
 			" http_status = nullif($3::integer, 0), line_request_id = nullif($4, ''),"
@@ -394,31 +366,32 @@ static enum hl_status record_one(struct db *db, const struct push_result *r)
 	case PUSH_RETRY: {
 		const char *p[5] = {did, bno, status, error, retry};
 
-		return command(
+		return db_query(
 			db,
 			"UPDATE delivery_batches SET http_status = nullif($3::integer, 0),"
 			" error = nullif($4, ''),"
 			" next_attempt_at = now() + make_interval(secs => $5::bigint / 1000.0)"
 			" WHERE delivery_id = $1::bigint AND batch_no = $2::integer"
 			" AND status = 'sending'",
-			5, p);
+			5, p, NULL);
 	}
 	case PUSH_FAILED:
 	case PUSH_EMPTY:
 	case PUSH_TO_MULTICAST: {
 		const char *p[4] = {did, bno, status, error};
 
-		st = query(db,
-			   r->outcome == PUSH_FAILED
-				   ? "UPDATE delivery_batches SET status = 'failed',"
-				     " http_status = nullif($3::integer, 0), error = nullif($4, '')"
-				     " WHERE delivery_id = $1::bigint AND batch_no = $2::integer"
-				     " AND status = 'sending' RETURNING false"
-				   : "UPDATE delivery_batches SET status = 'skipped',"
-				     " http_status = nullif($3::integer, 0), error = nullif($4, '')"
-				     " WHERE delivery_id = $1::bigint AND batch_no = $2::integer"
-				     " AND status = 'sending' RETURNING false",
-			   4, p, &res);
+		st = db_query(
+			db,
+			r->outcome == PUSH_FAILED
+				? "UPDATE delivery_batches SET status = 'failed',"
+				  " http_status = nullif($3::integer, 0), error = nullif($4, '')"
+				  " WHERE delivery_id = $1::bigint AND batch_no = $2::integer"
+				  " AND status = 'sending' RETURNING false"
+				: "UPDATE delivery_batches SET status = 'skipped',"
+				  " http_status = nullif($3::integer, 0), error = nullif($4, '')"
+				  " WHERE delivery_id = $1::bigint AND batch_no = $2::integer"
+				  " AND status = 'sending' RETURNING false",
+			4, p, &res);
 		break;
 	}
 	case PUSH_HOLD: {
@@ -427,18 +400,18 @@ static enum hl_status record_one(struct db *db, const struct push_result *r)
 
 		/* The batch goes back to pending, unsent; the delivery waits
 		 * for staff with the pusher's reason. */
-		st = command(
+		st = db_query(
 			db,
 			"UPDATE delivery_batches SET status = 'pending', next_attempt_at = now()"
 			" WHERE delivery_id = $1::bigint AND batch_no = $2::integer"
 			" AND status = 'sending'",
-			2, p);
+			2, p, NULL);
 		if (st != HL_OK)
 			return st;
-		return command(db,
-			       "UPDATE deliveries SET status = 'held', hold_reason = $2"
-			       " WHERE id = $1::bigint AND status = 'sending'",
-			       2, hp);
+		return db_query(db,
+				"UPDATE deliveries SET status = 'held', hold_reason = $2"
+				" WHERE id = $1::bigint AND status = 'sending'",
+				2, hp, NULL);
 	}
 	default:
 		db_set_error(db, "unknown outcome %d", (int)r->outcome);
@@ -455,30 +428,30 @@ static enum hl_status record_one(struct db *db, const struct push_result *r)
 	if (r->outcome == PUSH_SENT) {
 		const char *p[2] = {did, count};
 
-		return command(db,
-			       "UPDATE deliveries SET sent_requests = sent_requests + 1,"
-			       " accepted = least(targeted, accepted + CASE send_method"
-			       " WHEN 'broadcast' THEN targeted ELSE $2::integer END)"
-			       " WHERE id = $1::bigint",
-			       2, p);
+		return db_query(db,
+				"UPDATE deliveries SET sent_requests = sent_requests + 1,"
+				" accepted = least(targeted, accepted + CASE send_method"
+				" WHEN 'broadcast' THEN targeted ELSE $2::integer END)"
+				" WHERE id = $1::bigint",
+				2, p, NULL);
 	}
 	if (r->outcome == PUSH_FAILED) {
 		const char *p[2] = {did, count};
 
-		return command(db,
-			       "UPDATE deliveries SET failed = least(targeted - accepted,"
-			       " failed + $2::integer) WHERE id = $1::bigint",
-			       2, p);
+		return db_query(db,
+				"UPDATE deliveries SET failed = least(targeted - accepted,"
+				" failed + $2::integer) WHERE id = $1::bigint",
+				2, p, NULL);
 	}
 	if (r->outcome == PUSH_TO_MULTICAST) {
 		const char *p[1] = {did};
 
 		/* Plan it again, as multicast batches over the residents. */
-		return command(db,
-			       "UPDATE deliveries SET send_method = 'multicast', targeted = 0,"
-			       " planned_at = NULL, planned_through = NULL WHERE id = $1::bigint"
-			       " AND status = 'sending'",
-			       1, p);
+		return db_query(db,
+				"UPDATE deliveries SET send_method = 'multicast', targeted = 0,"
+				" planned_at = NULL, planned_through = NULL WHERE id = $1::bigint"
+				" AND status = 'sending'",
+				1, p, NULL);
 	}
 	return HL_OK;
 }
@@ -550,7 +523,7 @@ static enum hl_status record_sent(struct db *db, const struct push_result *r, si
 		goto done;
 	for (j = 0; j < 5; j++)
 		p[j] = arr[j];
-	st = command(
+	st = db_query(
 		db,
 		"WITH r AS (SELECT * FROM unnest($1::bigint[], $2::integer[], $3::integer[],"
 		" $4::text[], $5::integer[]) AS r(did, bno, http, reqid, n)),"
@@ -565,7 +538,7 @@ static enum hl_status record_sent(struct db *db, const struct push_result *r, si
 		" WHEN 'broadcast' THEN d.targeted ELSE c.n END)"
 		" FROM (SELECT delivery_id, count(*)::integer AS k, sum(n)::integer AS n FROM upd"
 		" GROUP BY delivery_id) c WHERE d.id = c.delivery_id",
-		5, p);
+		5, p, NULL);
 done:
 	for (j = 0; j < 5; j++)
 		free(arr[j]);
@@ -576,7 +549,7 @@ static enum hl_status finish(struct db *db, const char *ids)
 {
 	const char *p[1] = {ids};
 
-	return command(
+	return db_query(
 		db,
 		"UPDATE deliveries d SET finished_at = now(),"
 		" status = CASE WHEN d.accepted = 0 AND d.failed > 0 THEN 'failed' ELSE 'done' END,"
@@ -588,7 +561,7 @@ static enum hl_status finish(struct db *db, const char *ids)
 		"NULL"
 		" AND NOT EXISTS (SELECT 1 FROM delivery_batches b WHERE b.delivery_id = d.id"
 		" AND b.status IN ('pending', 'sending'))",
-		1, p);
+		1, p, NULL);
 }
 
 enum hl_status store_push_record(struct db *db, const struct push_result *r, size_t n)
@@ -654,7 +627,7 @@ enum hl_status store_push_next_due_ms(struct db *db, long long *ms)
 	enum hl_status st;
 
 	*ms = -1;
-	st = query(
+	st = db_query(
 		db,
 		"SELECT ceil(extract(epoch FROM least("
 		" (SELECT min(send_at) FROM deliveries WHERE status = 'scheduled'),"
@@ -695,18 +668,18 @@ enum hl_status store_push_claim_replies(struct db *db, int max, int lease_s, str
 	*n = 0;
 	str_msg(smax, sizeof(smax), "%d", max);
 	str_msg(slease, sizeof(slease), "%d", lease_s);
-	st = query(db,
-		   "WITH due AS (SELECT id FROM line_replies"
-		   " WHERE status IN ('pending', 'sending') AND next_attempt_at <= now()"
-		   " ORDER BY next_attempt_at, id FOR UPDATE SKIP LOCKED LIMIT $1::integer)"
-		   " UPDATE line_replies l SET status = 'sending', attempts = l.attempts + 1,"
-		   " next_attempt_at = now() + make_interval(secs => $2::integer)"
-		   " FROM due WHERE l.id = due.id"
-		   " RETURNING l.id, l.attempts, extract(epoch FROM now() - l.created_at),"
-		   " l.reply_token, l.messages::text, l.retry_key,"
-		   " (SELECT r.line_user_id FROM residents r WHERE r.id = l.resident_id"
-		   "  AND r.status = 'active'), coalesce(l.method, '')",
-		   2, p, &res);
+	st = db_query(db,
+		      "WITH due AS (SELECT id FROM line_replies"
+		      " WHERE status IN ('pending', 'sending') AND next_attempt_at <= now()"
+		      " ORDER BY next_attempt_at, id FOR UPDATE SKIP LOCKED LIMIT $1::integer)"
+		      " UPDATE line_replies l SET status = 'sending', attempts = l.attempts + 1,"
+		      " next_attempt_at = now() + make_interval(secs => $2::integer)"
+		      " FROM due WHERE l.id = due.id"
+		      " RETURNING l.id, l.attempts, extract(epoch FROM now() - l.created_at),"
+		      " l.reply_token, l.messages::text, l.retry_key,"
+		      " (SELECT r.line_user_id FROM residents r WHERE r.id = l.resident_id"
+		      "  AND r.status = 'active'), coalesce(l.method, '')",
+		      2, p, &res);
 	if (st != HL_OK)
 		return st;
 	rows = PQntuples(res);
@@ -754,15 +727,15 @@ enum hl_status store_push_record_replies(struct db *db, const struct push_reply_
 		if (r[i].outcome == PUSH_RETRY) {
 			const char *p[4] = {id, r[i].method, error, retry};
 
-			st = command(db,
-				     "UPDATE line_replies SET method = $2, error = nullif($3, ''),"
-				     " next_attempt_at = now() + make_interval(secs => $4::bigint"
-				     " / 1000.0) WHERE id = $1::bigint AND status = 'sending'",
-				     4, p);
+			st = db_query(db,
+				      "UPDATE line_replies SET method = $2, error = nullif($3, ''),"
+				      " next_attempt_at = now() + make_interval(secs => $4::bigint"
+				      " / 1000.0) WHERE id = $1::bigint AND status = 'sending'",
+				      4, p, NULL);
 		} else {
 			const char *p[4] = {id, r[i].method, reqid, error};
 
-			st = command(
+			st = db_query(
 				db,
 				r[i].outcome == PUSH_SENT
 					? "UPDATE line_replies SET status = 'sent', sent_at = "
@@ -774,7 +747,7 @@ enum hl_status store_push_record_replies(struct db *db, const struct push_reply_
 					  " line_request_id = nullif($3, ''), error = nullif($4, "
 					  "'')"
 					  " WHERE id = $1::bigint AND status = 'sending'",
-				4, p);
+				4, p, NULL);
 		}
 		if (st != HL_OK) {
 			db_rollback(db);

@@ -52,7 +52,9 @@ server.on('stream', (stream, headers) => {
   });
 });
 server.listen(Number(port), '127.0.0.1', () => process.stdout.write('listening\n'));
+// Written whole and renamed, so a reader never sees a half-written file.
 setInterval(() => {
-  fs.writeFileSync(statsFile, JSON.stringify({ sessions, streams }));
+  fs.writeFileSync(`${statsFile}.tmp`, JSON.stringify({ sessions, streams }));
+  fs.renameSync(`${statsFile}.tmp`, statsFile);
 }, 100);
 process.on('SIGTERM', () => process.exit(0));
