@@ -60,7 +60,17 @@ struct imap_client {
 	struct conn *k; /* owned by session's stream once attached */
 	bool stopped;
 	bool broken; /* the stream failed: no polite LOGOUT */
+	uint32_t exists_before_list; /* the message count when the last listing began */
 };
+
+/*
+ * Written into libetpan's sel_exists when a listing begins: any EXISTS
+ * the server sends from then on (in the listing's own answer, in a STORE's,
+ * a NOOP's) overwrites it.  A server reports a new mail once; reported in
+ * the answer to some other command, it is not reported again by IDLE, so
+ * a mail that came after the listing would wait for the IDLE refresh.
+ */
+#define EXISTS_NOT_REPORTED UINT32_MAX
 
 /* --- waiting with a deadline and a way out -------------------------------- */
 
@@ -620,6 +630,20 @@ static void msg_att_read(struct mailimap_msg_att *att, uint32_t *uid, uint32_t *
 	}
 }
 
+/* The message count as last reported by the server. */
+static uint32_t imap_exists(const struct imap_client *c)
+{
+	uint32_t n = c->session->imap_selection_info->sel_exists;
+
+	return n == EXISTS_NOT_REPORTED ? c->exists_before_list : n;
+}
+
+bool imap_new_mail_reported(const struct imap_client *c)
+{
+	return c->session != NULL && c->session->imap_selection_info != NULL &&
+	       c->session->imap_selection_info->sel_exists != EXISTS_NOT_REPORTED;
+}
+
 int imap_list_after(struct imap_client *c, uint32_t last_uid, struct imap_message **out, size_t *n,
 		    char *err, size_t errlen)
 {
@@ -635,6 +659,10 @@ int imap_list_after(struct imap_client *c, uint32_t last_uid, struct imap_messag
 	*n = 0;
 	if (last_uid == UINT32_MAX)
 		return 0;
+	if (c->session != NULL && c->session->imap_selection_info != NULL) {
+		c->exists_before_list = c->session->imap_selection_info->sel_exists;
+		c->session->imap_selection_info->sel_exists = EXISTS_NOT_REPORTED;
+	}
 	set = mailimap_set_new_interval(last_uid + 1, 0); /* last+1:* */
 	ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	if (set == NULL || ft == NULL ||
@@ -649,7 +677,7 @@ int imap_list_after(struct imap_client *c, uint32_t last_uid, struct imap_messag
 		command_error(c, "UID FETCH (list)", r, err, errlen);
 		/* Some servers answer NO or BAD to "1:*" in an empty mailbox,
 		 * where "*" names no message: that is no new mail. */
-		if (!c->broken && !c->stopped && c->session->imap_selection_info->sel_exists == 0)
+		if (!c->broken && !c->stopped && imap_exists(c) == 0)
 			rc = 0;
 		goto done;
 	}

@@ -73,6 +73,10 @@ bool imap_stopped(const struct imap_client *c);
 /* True when the server offers IDLE (RFC 2177). */
 bool imap_can_idle(struct imap_client *c);
 
+/* True when the server reported a message count (new mail) since the last
+ * imap_list_after() began: list again before waiting. */
+bool imap_new_mail_reported(const struct imap_client *c);
+
 /* The messages whose UID is above last_uid, in ascending UID order, as a
  * malloc'd array the caller frees (*out NULL when there are none). */
 int imap_list_after(struct imap_client *c, uint32_t last_uid, struct imap_message **out, size_t *n,

@@ -339,6 +339,10 @@ static bool session(struct fetcher *f, const struct imap_params *p, long backoff
 			continue;
 		}
 		db_wait = 1;
+		/* New mail reported in the answer to some other command is not
+		 * reported again by IDLE: list again first. */
+		if (imap_new_mail_reported(c))
+			continue;
 		idle = cfg->imap.idle && imap_can_idle(c);
 		log_debug("waiting for mail", "idle=%s", idle ? "yes" : "no");
 		if (imap_wait(c, idle, idle ? IDLE_REFRESH_SECONDS : (long)cfg->imap.poll_seconds,
