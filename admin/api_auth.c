@@ -20,6 +20,8 @@
  */
 #include "api_auth.h"
 
+#include "api.h"
+
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -69,6 +71,7 @@ struct api_auth {
 
 /* One request being answered. */
 struct call {
+	struct api_call api; /* what endpoint modules see after the gate */
 	struct api_auth *a;
 	const struct httpd_request *req;
 	struct httpd_reply *reply;
@@ -123,28 +126,17 @@ void api_security_headers(struct httpd_reply *reply)
 
 static void reply_json(struct call *c, int status, json_t *v)
 {
-	char *text = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
-
-	json_decref(v);
-	if (text == NULL) {
-		httpd_reply_static(
-			c->reply, 500, "application/json",
-			"{\"error\":\"internal\",\"message\":\"内部エラーが発生しました。\"}");
-		return;
-	}
-	httpd_reply_owned(c->reply, status, "application/json; charset=utf-8", text, strlen(text));
+	api_reply_json(&c->api, status, v);
 }
 
 static void reply_error(struct call *c, int status, const char *code, const char *msg)
 {
-	reply_json(c, status, json_pack("{s:s, s:s}", "error", code, "message", msg));
+	api_reply_error(&c->api, status, code, msg);
 }
 
 static void reply_tempfail(struct call *c)
 {
-	log_warn("database unavailable", "error=\"%s\"", db_error(c->a->db));
-	reply_error(c, 503, "unavailable",
-		    "システムが一時的に利用できません。しばらくしてからもう一度お試しください。");
+	api_reply_tempfail(&c->api);
 }
 
 static void set_cookie(struct call *c, const unsigned char *sid)
@@ -190,25 +182,11 @@ static void audit(struct call *c, long long staff_id, const char *actor, const c
 		  json_t *detail)
 {
 	char target[32];
-	char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	enum hl_status st;
 
-	json_decref(detail);
 	if (staff_id <= 0 || !str_printf(target, sizeof(target), "staff:%lld", staff_id))
 		target[0] = '\0';
-	st = store_audit_append(c->a->db, &(struct audit_entry){
-						  .actor_staff_id = staff_id,
-						  .actor = actor,
-						  .action = action,
-						  .target = target[0] != '\0' ? target : NULL,
-						  .detail = text,
-						  .ip = c->have_ip ? c->ip : NULL,
-						  .user_agent = c->agent,
-					  });
-	if (st != HL_OK)
-		log_error("cannot write the audit log", "action=%s staff=%lld error=\"%s\"", action,
-			  staff_id, db_error(c->a->db));
-	free(text);
+	(void)api_audit_as(&c->api, staff_id, actor, action, target[0] != '\0' ? target : NULL,
+			   detail);
 }
 
 /* --- sessions -------------------------------------------------------------- */
@@ -309,26 +287,12 @@ static enum hl_status new_session(struct call *c, long long staff_id, bool mfa)
 /* The request body as a JSON object, or NULL after a 400 reply. */
 static json_t *body_object(struct call *c)
 {
-	size_t len = 0;
-	const char *body = httpd_body(c->req, &len);
-	json_t *v;
-
-	if (len > AUTH_BODY_MAX) {
-		reply_error(c, 413, "too_large", "リクエストが大きすぎます。");
-		return NULL;
-	}
-	v = body != NULL ? json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
-	if (!json_is_object(v)) {
-		json_decref(v);
-		reply_error(c, 400, "bad_request", "リクエストの形式が正しくありません。");
-		return NULL;
-	}
-	return v;
+	return api_body_object(&c->api, AUTH_BODY_MAX);
 }
 
 static const char *field(json_t *o, const char *name)
 {
-	return json_string_value(json_object_get(o, name));
+	return api_field(o, name);
 }
 
 /* --- answers --------------------------------------------------------------- */
@@ -822,6 +786,14 @@ void api_auth_handle(struct api_auth *a, const struct httpd_request *req, struct
 	c.path = httpd_path(req);
 	c.have_ip = client_addr(a, req, c.ip, sizeof(c.ip));
 	c.agent = httpd_header(req, "User-Agent");
+	c.api = (struct api_call){.req = req,
+				  .reply = reply,
+				  .db = a->db,
+				  .cfg = a->cfg,
+				  .method = c.method,
+				  .path = c.path,
+				  .ip = c.have_ip ? c.ip : NULL,
+				  .agent = c.agent};
 	c.have_sid = read_cookie(req, c.sid);
 	if (c.have_sid) {
 		sha256(c.sid, SID_SIZE, c.sid_hash);
@@ -880,7 +852,8 @@ void api_auth_handle(struct api_auth *a, const struct httpd_request *req, struct
 	} else if (is(&c, "POST", "/api/login/totp")) {
 		do_login_totp(&c);
 	} else {
-		reply_error(&c, 404, "not_found", "見つかりません。");
+		c.api.staff = &c.acct;
+		api_route(&c.api);
 	}
 out:
 	OPENSSL_cleanse(c.sid, sizeof(c.sid));
