@@ -1,6 +1,6 @@
 # Helpers for suites that talk to hotline-admin's API as signed-in staff.
-# Source after tests/lib.sh.  The suite sets ADMIN_BASE (http://127.0.0.1:PORT)
-# and ADMIN_DB (the throwaway database hotline-admin uses).
+# Source after tests/lib.sh.  The suite sets ADMIN_BASE (http://127.0.0.1:PORT),
+# ADMIN_DB (the throwaway database hotline-admin uses) and ADMIN_CONF (its config).
 #
 #   admin_start CONF LOG         start hotline-admin (test TOTP key), wait for it
 #   admin_make LOGIN PASSWORD ROLE [DEPARTMENT]
