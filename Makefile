@@ -75,7 +75,8 @@ CTL_SRCS := tools/hotlinectl/hotlinectl.c tools/hotlinectl/migrate.c \
 	tools/hotlinectl/richmenu.c tools/hotlinectl/audit.c
 WEBHOOK_SRCS := webhook/main.c webhook/events.c webhook/worker.c webhook/dbpool.c \
 	webhook/intake.c webhook/liff.c
-ADMIN_SRCS := admin/main.c admin/api.c admin/api_route.c admin/api_auth.c
+# Every .c in admin/ is part of hotline-admin (one endpoint module per area).
+ADMIN_SRCS := $(wildcard admin/*.c)
 PUSHER_SRCS := pusher/main.c pusher/pusher.c pusher/planner.c pusher/store_push.c \
 	pusher/metrics.c pusher/ratelimit.c
 LMTPD_SRCS := milter/lmtpd.c milter/lmtp.c

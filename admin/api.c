@@ -35,8 +35,9 @@ void api_reply_tempfail(struct api_call *c)
 	char q[600];
 
 	log_warn("database unavailable", "error=%s", log_quote(db_error(c->db), q, sizeof(q)));
-	api_reply_error(c, 503, "unavailable",
-			"システムが一時的に利用できません。しばらくしてからもう一度お試しください。");
+	api_reply_error(
+		c, 503, "unavailable",
+		"システムが一時的に利用できません。しばらくしてからもう一度お試しください。");
 }
 
 void api_reply_forbidden(struct api_call *c, const char *msg)
