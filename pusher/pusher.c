@@ -48,6 +48,11 @@
 #define REPLY_TOKEN_TTL_S 50
 /* LINE's monthly quota is read again after this long. */
 #define QUOTA_REFRESH_MS 60000
+/* LINE's per-second limits count requests arriving in fixed one-second
+ * windows; the pusher's sliding window is this long, so that network
+ * jitter of up to 50 ms cannot put one window's worth plus one into one of
+ * LINE's windows. */
+#define MULTICAST_WINDOW_MS 1050
 
 enum slot_state { SLOT_FREE, SLOT_READY, SLOT_SENDING, SLOT_DONE };
 
@@ -78,7 +83,8 @@ struct pusher {
 	struct line_client *line;
 	struct metrics *m;
 	struct rate_bucket multicast, broadcast;
-	bool multicast_limited;
+	struct rate_window multicast_window;
+	bool multicast_limited, multicast_windowed;
 	unsigned long listen_gen;
 	bool check_starts;
 	struct slot *slots;
@@ -145,9 +151,23 @@ struct pusher *pusher_new(const struct hl_config *cfg, struct db *db, struct db 
 		goto fail;
 	}
 	p->multicast_limited = cfg->pusher.multicast_per_second > 0;
-	if ((p->multicast_limited &&
+	/* rate a second, and at most rate + burst in any window: the bucket
+	 * may then hold a whole window's worth, which goes at once after a
+	 * stall (see ratelimit.h).  Beyond RATE_WINDOW_MAX a second, the
+	 * bucket alone (burst tokens). */
+	p->multicast_windowed =
+		p->multicast_limited &&
+		cfg->pusher.multicast_per_second + cfg->pusher.multicast_burst <= RATE_WINDOW_MAX;
+	if ((p->multicast_windowed && !rate_window_init(&p->multicast_window,
+							(int)(cfg->pusher.multicast_per_second +
+							      cfg->pusher.multicast_burst),
+							MULTICAST_WINDOW_MS)) ||
+	    (p->multicast_limited &&
 	     !rate_init(&p->multicast, (long)cfg->pusher.multicast_per_second, 1000,
-			(long)cfg->pusher.multicast_burst, now)) ||
+			(long)(p->multicast_windowed ? cfg->pusher.multicast_per_second +
+							       cfg->pusher.multicast_burst
+						     : cfg->pusher.multicast_burst),
+			now)) ||
 	    !rate_init(
 		    &p->broadcast,
 		    cfg->pusher.broadcasts_per_hour > 0 ? (long)cfg->pusher.broadcasts_per_hour : 1,
@@ -592,7 +612,13 @@ static bool db_turn(struct pusher *p, long long now)
 	}
 	if (now < p->db_retry_at_ms)
 		return progress;
+	/* No more batches than can be sent at once (send_cap): over plain
+	 * http (linesim) that is fewer than the slots, and a batch claimed
+	 * beyond it could wait past its lease on a busy machine and be
+	 * claimed again (sent twice; LINE's 409 would tell). */
 	free_n = free_slots(p);
+	if (free_n > p->send_cap - (p->nslots - free_n))
+		free_n = p->send_cap - (p->nslots - free_n);
 	progress |= claim(p, false, free_n);
 	free_n = free_slots(p);
 	if (free_n > 0 && p->cfg->pusher.broadcasts_per_hour > 0 &&
@@ -762,6 +788,25 @@ fail:
 	return NULL;
 }
 
+/* A multicast token: 0 when one was taken, else the ms to wait. */
+static long multicast_take(struct pusher *p, long long now)
+{
+	long w = rate_peek(&p->multicast, now);
+
+	if (p->multicast_windowed) {
+		long ww = rate_window_peek(&p->multicast_window, now);
+
+		if (ww > w)
+			w = ww;
+	}
+	if (w > 0)
+		return w;
+	w = rate_take(&p->multicast, now);
+	if (w == 0 && p->multicast_windowed)
+		w = rate_window_take(&p->multicast_window, now);
+	return w;
+}
+
 /* Send READY batches that have a rate token; *wait_ms is the time until
  * the next token when one had to wait. */
 static bool send_ready(struct pusher *p, long long now, long *wait_ms)
@@ -771,7 +816,6 @@ static bool send_ready(struct pusher *p, long long now, long *wait_ms)
 
 	for (i = 0; i < p->nslots; i++) {
 		struct slot *s = &p->slots[i];
-		struct rate_bucket *bucket;
 		char *body;
 		size_t len = 0;
 		long w = 0;
@@ -787,9 +831,11 @@ static bool send_ready(struct pusher *p, long long now, long *wait_ms)
 			progress = true;
 			continue;
 		}
-		bucket = s->b.broadcast ? &p->broadcast
-					: (p->multicast_limited ? &p->multicast : NULL);
-		if (bucket != NULL && (w = rate_take(bucket, now)) > 0) {
+		if (s->b.broadcast)
+			w = rate_take(&p->broadcast, now);
+		else if (p->multicast_limited)
+			w = multicast_take(p, now);
+		if (w > 0) {
 			if (w > READY_WAIT_MAX_MS) {
 				/* Give it back rather than keep it leased. */
 				finish_slot(s, PUSH_RETRY, 0, w, "", "rate limit");

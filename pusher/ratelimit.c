@@ -94,6 +94,43 @@ void rate_penalise(struct rate_bucket *b, long long now_ms, long wait_ms)
 		b->last_ms = b->blocked_ms;
 }
 
+bool rate_window_init(struct rate_window *w, int limit, long window_ms)
+{
+	if (w == NULL || limit < 1 || limit > RATE_WINDOW_MAX || window_ms < 1)
+		return false;
+	w->head = 0;
+	w->n = 0;
+	w->limit = limit;
+	w->window_ms = window_ms;
+	return true;
+}
+
+long rate_window_peek(const struct rate_window *w, long long now_ms)
+{
+	long long until;
+
+	if (w->n < w->limit)
+		return 0;
+	/* Full: the oldest take leaves the window at until. */
+	until = w->times[w->head] + w->window_ms;
+	return until <= now_ms ? 0 : clamp_long(until - now_ms);
+}
+
+long rate_window_take(struct rate_window *w, long long now_ms)
+{
+	long wait = rate_window_peek(w, now_ms);
+
+	if (wait != 0)
+		return wait;
+	if (w->n == w->limit) {
+		w->head = (w->head + 1) % RATE_WINDOW_MAX;
+		w->n--;
+	}
+	w->times[(w->head + w->n) % RATE_WINDOW_MAX] = now_ms;
+	w->n++;
+	return 0;
+}
+
 long backoff_ms(int attempt, long base_ms, long max_ms, long retry_after_s, uint32_t rnd)
 {
 	unsigned long long cap, span, delay;

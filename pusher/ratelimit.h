@@ -1,5 +1,6 @@
 /*
- * ratelimit — the pusher's per-endpoint token buckets and retry back-off.
+ * ratelimit — the pusher's per-endpoint token buckets, a sliding window
+ * (see rate_window) and retry back-off.
  *
  * Pure code: no I/O, no clock, no randomness of its own.  The caller passes
  * the monotonic time in milliseconds and, for jitter, a random 32-bit value,
@@ -58,6 +59,33 @@ long rate_peek(const struct rate_bucket *b, long long now_ms);
 /* After a 429: empty the bucket and give nothing before now_ms + wait_ms
  * (an earlier block that ends later is kept). */
 void rate_penalise(struct rate_bucket *b, long long now_ms, long wait_ms);
+
+/*
+ * A sliding window: at most `limit` takes in any span of window_ms.  LINE
+ * counts multicast's 200 a second in fixed one-second windows, which a
+ * token bucket alone can only respect by keeping rate + burst under the
+ * limit: after a stall (the planner behind, a 429's block) the bucket has
+ * burst tokens while LINE would take a whole window's worth.  Used with
+ * the bucket (capacity raised to the window's limit), the window lets a
+ * stall's unused capacity go at once without ever putting more than limit
+ * requests in any window_ms, hence in any of LINE's windows.
+ */
+#define RATE_WINDOW_MAX 1000
+struct rate_window {
+	long long times[RATE_WINDOW_MAX]; /* the last n takes, oldest at head */
+	int head, n;
+	int limit;
+	long window_ms;
+};
+
+/* limit in 1..RATE_WINDOW_MAX, window_ms >= 1; false on a bad argument. */
+bool rate_window_init(struct rate_window *w, int limit, long window_ms)
+	__attribute__((warn_unused_result));
+/* 0 when a take would be allowed now, else the ms to wait (>= 1). */
+long rate_window_peek(const struct rate_window *w, long long now_ms);
+/* 0 and the take recorded, or the ms to wait (nothing recorded).  now_ms
+ * never goes back (a monotonic clock). */
+long rate_window_take(struct rate_window *w, long long now_ms);
 
 /* Delay before retry number `attempt` (1 = the first retry): exponential
  * base_ms × 2^(attempt-1) capped at max_ms, with full jitter drawn from rnd

@@ -1,7 +1,8 @@
 /*
  * store_push — the pusher's SQL; see store_push.h.  The recipient
  * resolution and the chunked planning live in SQL functions of
- * db/migrations/0009_fanout.sql (target_sql, delivery_plan_chunk).
+ * db/migrations/0009_fanout.sql and 0012_fanout_speed.sql (target_sql,
+ * target_driver_sql, delivery_plan_chunk).
  */
 #include "store_push.h"
 
@@ -12,6 +13,10 @@
 #include <string.h>
 
 #include "str.h"
+
+/* The advisory lock class of planning ("hlpl"); the key is the delivery id
+ * modulo 2^31 (two deliveries 2^31 apart merely take turns). */
+#define PLAN_LOCK_CLASS "1752985708"
 
 static long long get_ll(const PGresult *res, int row, int col)
 {
@@ -173,30 +178,38 @@ rollback:
 	return st;
 }
 
-enum hl_status store_push_plan(struct db *db, int max_batches, struct push_planned *out,
-			       bool *found)
+enum hl_status store_push_plan(struct db *db, int min_batches, int max_batches,
+			       struct push_planned *out, bool *found)
 {
 	PGresult *res = NULL;
 	enum hl_status st;
-	char id[24], nb[16];
-	const char *p[2] = {id, nb};
+	char id[24], nb[16], mb[16];
+	const char *p[3] = {id, nb, mb};
 
 	memset(out, 0, sizeof(*out));
 	*found = false;
 	if ((st = db_exec(db, "BEGIN")) != HL_OK)
 		return st;
+	/* The right to plan a delivery is a transaction-level advisory lock
+	 * on its id, not a lock on its row: the row is updated by every
+	 * recorded answer (accepted, sent_requests), and a planning chunk
+	 * holding it for its whole transaction would stall the send loop's
+	 * recording, and so its sending, for as long.  delivery_plan_chunk
+	 * updates the row only at the end of the chunk. */
 	st = db_query(db,
 		      "SELECT id FROM deliveries WHERE status = 'sending' AND planned_at IS NULL"
-		      " ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1",
+		      " AND pg_try_advisory_xact_lock(" PLAN_LOCK_CLASS
+		      ", (id % 2147483648)::integer)"
+		      " ORDER BY id LIMIT 1",
 		      0, NULL, &res);
 	if (st != HL_OK)
 		goto rollback;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
 		res = NULL;
-		/* Skipped rows are not "nothing to plan": another pusher
-		 * plans them, or a short transaction (an answer recorded)
-		 * holds the row.  Say so, so that the caller looks again. */
+		/* Skipped deliveries are not "nothing to plan": another
+		 * pusher plans them.  Say so, so that the caller looks
+		 * again. */
 		st = db_query(db,
 			      "SELECT EXISTS (SELECT 1 FROM deliveries WHERE status = 'sending'"
 			      " AND planned_at IS NULL)",
@@ -212,11 +225,19 @@ enum hl_status store_push_plan(struct db *db, int max_batches, struct push_plann
 	res = NULL;
 	*found = true;
 	str_msg(id, sizeof(id), "%lld", out->delivery_id);
-	str_msg(nb, sizeof(nb), "%d", max_batches);
-	st = db_query(db,
-		      "SELECT batches, recipients, complete"
-		      " FROM delivery_plan_chunk($1::bigint, $2::integer)",
-		      2, p, &res);
+	str_msg(nb, sizeof(nb), "%d", min_batches);
+	str_msg(mb, sizeof(mb), "%d", max_batches < min_batches ? min_batches : max_batches);
+	/* As many batches as the delivery has so far (so chunks double), at
+	 * least min and at most max: the first chunks stay small, so that
+	 * the first requests leave early, and a large audience is planned
+	 * in few large transactions. */
+	st = db_query(
+		db,
+		"SELECT batches, recipients, complete"
+		" FROM delivery_plan_chunk($1::bigint, least($3::integer, greatest($2::integer,"
+		" (SELECT coalesce(max(b.batch_no) + 1, 0) FROM delivery_batches b"
+		"   WHERE b.delivery_id = $1::bigint))))",
+		3, p, &res);
 	if (st == HL_PERMFAIL) {
 		/* A target that cannot be resolved (an unknown item, a broken
 		 * filter) fails the delivery with the reason instead of
@@ -296,13 +317,23 @@ enum hl_status store_push_claim(struct db *db, bool broadcast, int max, int leas
 		" RETURNING b.delivery_id, b.batch_no, b.method = 'broadcast', b.attempts,"
 		" b.retry_key, extract(epoch FROM now() - b.created_at),"
 		" (SELECT d.messages::text FROM deliveries d WHERE d.id = b.delivery_id),"
-		/* A merge join over the batch's id range: 4-5 times cheaper
-		    * than "r.id = ANY (ids)", which descends the index once per
-		    * id.  The order of "to" does not matter to LINE. */
-		" (SELECT string_agg(r.line_user_id, ',') FROM unnest(b.recipient_ids) AS u(id)"
-		"  JOIN residents r ON r.id = u.id"
+		/* A batch of consecutive ids (its range is as long as it is:
+		    * the ids are strictly increasing, a CHECK) is its range:
+		    * one range scan, no join.  A dense batch (its range under
+		    * twice its size): a range scan merged with the ids
+		    * (batch_line_user_ids, 0012).  A sparse one: an index probe
+		    * per id.  The order of "to" does not matter to LINE. */
+		" CASE WHEN b.last_resident_id - b.first_resident_id + 1 = b.recipients"
+		" THEN (SELECT string_agg(r.line_user_id, ',') FROM residents r"
 		"  WHERE r.id BETWEEN b.first_resident_id AND b.last_resident_id"
-		"  AND r.status = 'active')",
+		"  AND r.status = 'active')"
+		" WHEN b.last_resident_id - b.first_resident_id < 2 * b.recipients"
+		" THEN batch_line_user_ids(b.recipient_ids, b.first_resident_id,"
+		"  b.last_resident_id)"
+		" ELSE (SELECT string_agg(r.line_user_id, ',')"
+		"  FROM unnest(b.recipient_ids) AS u(id) JOIN residents r ON r.id = u.id"
+		"  WHERE r.id BETWEEN b.first_resident_id AND b.last_resident_id"
+		"  AND r.status = 'active') END",
 		3, p, &res);
 	if (st != HL_OK)
 		return st;

@@ -64,12 +64,13 @@ struct push_planned {
 	bool pending;	/* none found, but some delivery is locked while still unplanned */
 };
 
-/* Plan the next chunk (up to max_batches batches) of one delivery that is
- * sending and not fully planned, and that no other pusher is planning;
- * NOTIFY hotline_delivery with it when it wrote batches.  *found is false
- * when there is none. */
-enum hl_status store_push_plan(struct db *db, int max_batches, struct push_planned *out,
-			       bool *found);
+/* Plan the next chunk of one delivery that is sending and not fully
+ * planned, and that no other pusher is planning: as many batches as the
+ * delivery already has (chunks double), at least min_batches and at most
+ * max_batches.  NOTIFY hotline_delivery with it when it wrote batches.
+ * *found is false when there is none. */
+enum hl_status store_push_plan(struct db *db, int min_batches, int max_batches,
+			       struct push_planned *out, bool *found);
 
 /* A batch claimed for sending. */
 struct push_batch {

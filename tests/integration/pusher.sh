@@ -342,6 +342,42 @@ inbox_markers "$tap_tmp/got_mp"
 is "each active resident got it exactly once" \
 	"$(grep -c ' MP1$\| MP1 ' "$tap_tmp/got_mp")/$(grep -c 'MP1 .*MP1' "$tap_tmp/got_mp")" "$active/0"
 
+# --- a segment planned from its index, chunk after chunk -----------------------------
+# A positive condition (gender female, a single-value item) drives the
+# planning walk from resident_choices' index (0012): with chunks of one batch
+# growing from there, over a thousand candidates, blocked ones among them
+# (the first 400 residents' blocked ones keep their choices).
+check "a thousand more residents choose female" sql "$db" "
+	INSERT INTO resident_choices (resident_id, value_id)
+	SELECT r.id, v.id FROM residents r
+	  JOIN segment_items i ON i.key = 'gender'
+	  JOIN segment_values v ON v.item_id = i.id AND v.key = 'female'
+	 WHERE r.id % 5 <> 0 AND NOT EXISTS (SELECT 1 FROM resident_choices c
+		WHERE c.resident_id = r.id AND c.item_id = i.id)"
+females=$(sql "$db" "SELECT count(*) FROM residents r WHERE r.status = 'active' AND EXISTS (
+	SELECT 1 FROM resident_choices c JOIN segment_values v ON v.id = c.value_id
+	 WHERE c.resident_id = r.id AND v.key = 'female')")
+check "some blocked residents chose female too (the walk must skip them)" [ "$(sql "$db" "
+	SELECT count(*) FROM residents r JOIN resident_choices c ON c.resident_id = r.id
+	  JOIN segment_values v ON v.id = c.value_id WHERE r.status = 'blocked' AND v.key = 'female'")" -gt 0 ]
+gconf=$(pconf "$mport")
+sed -i 's/^multicast_per_second = 2$/multicast_per_second = 190/; s/^multicast_burst = 1$/multicast_burst = 10/' "$gconf"
+start "$gconf"
+g1=$(queue MG1 false "'{\"all\":[{\"item\":\"gender\",\"any\":[\"female\"]}]}'")
+check "the segment delivery finishes" wait_done "$g1"
+stop
+is "it reached every active resident who chose female, counted once" \
+	"$(sql "$db" "SELECT status || ' ' || targeted || ' ' || accepted FROM deliveries WHERE id = $g1")" \
+	"done $females $females"
+check "it was planned in several chunks ($females residents, batches of at most 500)" \
+	[ "$(sql "$db" "SELECT count(*) FROM delivery_batches WHERE delivery_id = $g1")" -ge 3 ]
+sql "$db" "SELECT r.line_user_id FROM residents r WHERE r.status = 'active' AND EXISTS (
+	SELECT 1 FROM resident_choices c JOIN segment_values v ON v.id = c.value_id
+	 WHERE c.resident_id = r.id AND v.key = 'female') ORDER BY 1" >"$tap_tmp/females"
+inbox_markers "$tap_tmp/got_mg"
+is "each inbox with MG1 is an active female resident's, and holds it once" \
+	"$(grep ' MG1' "$tap_tmp/got_mg" | grep -v 'MG1 .*MG1' | cut -d' ' -f1 | diff "$tap_tmp/females" - | head -n 5)" ""
+
 # --- faults: 10% 500s, a 429 storm, slow answers, LINE down for a while --------------
 fconf=$(conf_for "$db" "[line]
 api_base_url = $U

@@ -223,6 +223,89 @@ static void backoff_bounds_and_spread(void **state)
 	}
 }
 
+/* The window: limit takes at once, then each waits for the oldest to leave. */
+static void window_limit_then_oldest_leaves(void **state)
+{
+	struct rate_window w;
+
+	(void)state;
+	assert_false(rate_window_init(&w, 0, 1000));
+	assert_false(rate_window_init(&w, RATE_WINDOW_MAX + 1, 1000));
+	assert_false(rate_window_init(&w, 3, 0));
+	assert_false(rate_window_init(NULL, 3, 1000));
+	assert_true(rate_window_init(&w, 3, 1000));
+	assert_int_equal(rate_window_take(&w, 100), 0);
+	assert_int_equal(rate_window_take(&w, 100), 0);
+	assert_int_equal(rate_window_take(&w, 400), 0);
+	assert_int_equal(rate_window_peek(&w, 400), 700);
+	assert_int_equal(rate_window_take(&w, 1099), 1); /* nothing recorded */
+	assert_int_equal(rate_window_take(&w, 1100), 0); /* the first two (at 100) left */
+	assert_int_equal(rate_window_take(&w, 1100), 0);
+	assert_int_equal(rate_window_take(&w, 1100), 300); /* the one at 400 is still in */
+}
+
+/* A greedy sender behind the pusher's pair (bucket of 190/s holding 200,
+ * window of 200 in 1050 ms), with stalls of every length: never more than
+ * 200 requests in any of LINE's fixed one-second windows, nor in any
+ * sliding second; and after a stall the capacity left is used at once. */
+static void window_with_bucket_never_exceeds_line(void **state)
+{
+	struct rate_bucket b;
+	struct rate_window w;
+	static long long sent[20000];
+	size_t n = 0, i, j;
+	long long t = 0, end = 60000;
+	uint32_t x = 12345;
+	int burst_after_stall = 0;
+
+	(void)state;
+	assert_true(rate_init(&b, 190, 1000, 200, 0));
+	assert_true(rate_window_init(&w, 200, 1050));
+	while (t < end && n < sizeof(sent) / sizeof(sent[0])) {
+		long wb = rate_peek(&b, t), ww = rate_window_peek(&w, t);
+
+		if (wb == 0 && ww == 0) {
+			assert_int_equal(rate_take(&b, t), 0);
+			assert_int_equal(rate_window_take(&w, t), 0);
+			sent[n++] = t;
+			/* Now and then the sender stalls (planner behind). */
+			x = x * 1103515245u + 12345u;
+			if ((x >> 16) % 500 == 0) {
+				size_t before = n;
+				long long resume = t + 200 + (long long)((x >> 8) % 3000);
+
+				t = resume;
+				while (rate_peek(&b, t) == 0 && rate_window_peek(&w, t) == 0) {
+					assert_int_equal(rate_take(&b, t), 0);
+					assert_int_equal(rate_window_take(&w, t), 0);
+					sent[n++] = t;
+				}
+				if (n - before > 10)
+					burst_after_stall++;
+			}
+			continue;
+		}
+		t += wb > ww ? wb : ww;
+	}
+	assert_true(n > 5000);
+	assert_true(burst_after_stall > 0);
+	for (i = 0, j = 0; i < n; i++) {
+		/* Sliding: the takes in [sent[i] - 999, sent[i]]. */
+		while (sent[j] < sent[i] - 999)
+			j++;
+		assert_true(i - j + 1 <= 200);
+	}
+	for (i = 0; i < n;) {
+		long long second = sent[i] / 1000;
+		size_t k = i;
+
+		while (k < n && sent[k] / 1000 == second)
+			k++;
+		assert_true(k - i <= 200);
+		i = k;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +318,8 @@ int main(void)
 		cmocka_unit_test(penalise_blocks_then_one_token),
 		cmocka_unit_test(backoff_table),
 		cmocka_unit_test(backoff_bounds_and_spread),
+		cmocka_unit_test(window_limit_then_oldest_leaves),
+		cmocka_unit_test(window_with_bucket_never_exceeds_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
