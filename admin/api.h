@@ -18,10 +18,12 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "config.h"
 #include "db.h"
 #include "httpd.h"
+#include "status.h"
 #include "store_staff.h"
 
 /* Bodies of ordinary API requests (deliveries, rules, segments); the
@@ -76,6 +78,49 @@ bool api_is_admin(const struct api_call *c);
 bool api_audit(struct api_call *c, const char *action, const char *target, json_t *detail);
 bool api_audit_as(struct api_call *c, long long actor_id, const char *actor, const char *action,
 		  const char *target, json_t *detail);
+
+/* --- request checking ---------------------------------------------------
+ * Each helper answers 400 invalid naming the field (or 503/500 after a
+ * database failure) and returns false, so a handler just returns when a
+ * helper says no. */
+
+/* 400 {"error":"invalid","message":msg,"field":field}. */
+void api_invalid(struct api_call *c, const char *field, const char *msg);
+
+/* 403 for a 一般職員 on a 管理者-only endpoint; false when it answered. */
+bool api_need_admin(struct api_call *c);
+
+/* After a store verb failed: 503 for HL_TEMPFAIL, 500 otherwise (both
+ * logged without personal data). */
+void api_db_failed(struct api_call *c, enum hl_status st);
+
+/* Reply with JSON text made by a store (taken). */
+void api_reply_text(struct api_call *c, int status, char *json);
+
+/* BEGIN / COMMIT on c->db; false after answering 503 (COMMIT rolls back). */
+bool api_begin(struct api_call *c);
+bool api_commit(struct api_call *c);
+
+/* A text member: absent (or null) gives *out NULL unless required; else it
+ * must be a string of 1..max characters (0..max when allow_empty) of valid
+ * UTF-8 without control characters, and not blank. */
+bool api_text(struct api_call *c, json_t *body, const char *name, const char *what, size_t max,
+	      bool required, bool allow_empty, const char **out);
+
+/* A boolean member: *out -1 when absent, else 0 or 1. */
+bool api_bool(struct api_call *c, json_t *body, const char *name, const char *what, int *out);
+
+/* An integer member in [min, max]: *has false when absent. */
+bool api_int(struct api_call *c, json_t *body, const char *name, const char *what, long long min,
+	     long long max, bool *has, long long *out);
+
+/* ?name= as an integer in [min, max], def when absent. */
+bool api_query_int(struct api_call *c, const char *name, long long min, long long max,
+		   long long def, long long *out);
+
+/* The members whose values differ between two JSON objects, as
+ * {"before":{...},"after":{...}} (a new reference). */
+json_t *api_changes(json_t *before, json_t *after);
 
 /* Every endpoint after the gate: tries each module in turn and answers
  * 404 not_found when none owns the path (admin/api_route.c). */

@@ -12,14 +12,12 @@
 
 #include "log.h"
 #include "rules.h"
+#include "rules_preview.h"
 #include "store_mail.h"
 #include "store_rules.h"
 #include "str.h"
 #include "textsplit.h"
 
-/* An alert longer than LINE's 5 messages is split further (up to this
- * many parts) so that staff see where it was cut; the first 5 are kept. */
-#define TEXTSPLIT_SPLIT_MAX 100
 /* deliveries.title is at most 200 characters. */
 #define TITLE_MAX_CHARS 200
 
@@ -54,29 +52,15 @@ static void make_title(const char *s, char *out, size_t size)
 	out[i] = '\0';
 }
 
-/* LINE text messages for text: at most five; *cut is set when the text
- * needed more (the caller then holds the delivery for staff). */
+/* LINE text messages for text (lib/rules_preview: the test panel and
+ * `hotlinectl rules test` show the same): at most five; *cut is set when
+ * the text needed more (the caller then holds the delivery for staff). */
 static char *messages_json(const char *text, bool *cut)
 {
-	json_t *arr = json_array();
-	char **parts = NULL, *out = NULL;
-	size_t n = 0, i;
+	char err[200];
+	json_t *arr = rules_preview_messages(text, cut, err, sizeof(err));
+	char *out = arr != NULL ? json_dumps(arr, JSON_COMPACT) : NULL;
 
-	*cut = false;
-	if (arr == NULL)
-		return NULL;
-	if (textsplit(text, TEXTSPLIT_LINE_MAX_UNITS, TEXTSPLIT_SPLIT_MAX, &parts, &n) < 0 ||
-	    n == 0) {
-		json_decref(arr);
-		return NULL;
-	}
-	if (n > TEXTSPLIT_LINE_MAX_MESSAGES)
-		*cut = true;
-	for (i = 0; i < n && i < TEXTSPLIT_LINE_MAX_MESSAGES; i++)
-		json_array_append_new(arr,
-				      json_pack("{s:s, s:s}", "type", "text", "text", parts[i]));
-	out = json_dumps(arr, JSON_COMPACT);
-	textsplit_free(parts, n);
 	json_decref(arr);
 	return out;
 }

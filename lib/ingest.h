@@ -3,7 +3,8 @@
  *
  * hotline-lmtpd, hotline-milter and hotline-imapd all hand each mail to
  * ingest_mail(), so the three ways in behave identically; `hotlinectl
- * rules test` runs the same steps without the enqueue (ingest_preview).
+ * rules test` and the admin's test panel run the same rules and message
+ * steps without the enqueue (lib/rules_preview.h).
  *
  * Outcomes: HL_OK when the mail is stored (queued, held for approval, or
  * already accepted before); HL_TEMPFAIL when it must be offered again later

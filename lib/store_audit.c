@@ -237,3 +237,89 @@ fail:
 	db_rollback(db);
 	return st;
 }
+
+/* --- search ------------------------------------------------------------------ */
+
+enum hl_status store_audit_search(struct db *db, const struct audit_filter *f, audit_row_fn fn,
+				  void *ctx, long long *rows)
+{
+	char before[24], limit[24];
+	const char *params[6] = {f->actor, f->action, f->from, f->to, before, limit};
+	PGresult *res;
+	enum hl_status st;
+	int n;
+
+	*rows = 0;
+	if (!str_printf(before, sizeof(before), "%lld", f->before > 0 ? f->before : 0) ||
+	    !str_printf(limit, sizeof(limit), "%lld", f->limit > 0 ? f->limit : 0))
+		return HL_PERMFAIL;
+	/* Day bounds are Japan time whatever the session's time zone; the
+	 * action prefix is compared with starts_with(), so '%' and '_' in it
+	 * are plain characters. */
+	st = db_query(
+		db,
+		"SELECT id, to_char(at AT TIME ZONE 'Asia/Tokyo',"
+		"  'YYYY-MM-DD\"T\"HH24:MI:SS\"+09:00\"'),"
+		" actor, action, target, detail::text, host(ip)"
+		" FROM audit_log"
+		" WHERE ($1::text IS NULL OR actor = $1::text)"
+		" AND ($2::text IS NULL OR starts_with(action, $2::text))"
+		" AND ($3::date IS NULL OR at >= $3::date::timestamp AT TIME ZONE 'Asia/Tokyo')"
+		" AND ($4::date IS NULL"
+		"  OR at < ($4::date + 1)::timestamp AT TIME ZONE 'Asia/Tokyo')"
+		" AND ($5::bigint = 0 OR id < $5::bigint)"
+		" ORDER BY id DESC"
+		" LIMIT CASE WHEN $6::bigint > 0 THEN $6::bigint END",
+		6, params, &res);
+	if (st != HL_OK)
+		return st;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		struct audit_row r = {
+			.at = PQgetvalue(res, i, 1),
+			.actor = PQgetvalue(res, i, 2),
+			.action = PQgetvalue(res, i, 3),
+			.target = PQgetisnull(res, i, 4) ? NULL : PQgetvalue(res, i, 4),
+			.detail = PQgetvalue(res, i, 5),
+			.ip = PQgetisnull(res, i, 6) ? NULL : PQgetvalue(res, i, 6),
+		};
+
+		if (!str_to_ll(PQgetvalue(res, i, 0), 1, INT64_MAX, &r.id)) {
+			db_set_error(db, "unexpected audit row");
+			st = HL_PERMFAIL;
+			break;
+		}
+		if (!fn(ctx, &r)) {
+			db_set_error(db, "stopped");
+			st = HL_PERMFAIL;
+			break;
+		}
+		(*rows)++;
+	}
+	PQclear(res);
+	return st;
+}
+
+enum hl_status store_audit_verify_rows(struct db *db, bool *intact, long long *first_bad,
+				       long long *rows)
+{
+	PGresult *res;
+	enum hl_status st = db_query(db, "SELECT audit_verify(), (SELECT count(*) FROM audit_log)",
+				     0, NULL, &res);
+
+	*intact = false;
+	*first_bad = 0;
+	*rows = 0;
+	if (st != HL_OK)
+		return st;
+	if (PQntuples(res) != 1 || !str_to_ll(PQgetvalue(res, 0, 1), 0, INT64_MAX, rows)) {
+		db_set_error(db, "unexpected reply to audit_verify()");
+		st = HL_PERMFAIL;
+	} else if (PQgetisnull(res, 0, 0)) {
+		*intact = true;
+	} else if (!str_to_ll(PQgetvalue(res, 0, 0), 0, INT64_MAX, first_bad)) {
+		*first_bad = 0;
+	}
+	PQclear(res);
+	return st;
+}

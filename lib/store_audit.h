@@ -45,4 +45,41 @@ struct audit_check {
  * so the log may be of any length. */
 enum hl_status store_audit_recompute(struct db *db, struct audit_check *out);
 
+/* --- search (hotline-admin's 監査ログ) ------------------------------------ */
+
+/* Filters; NULL / 0 = not filtered. */
+struct audit_filter {
+	const char *actor;  /* exact actor text (the staff login) */
+	const char *action; /* action prefix: "staff" or "staff.login" */
+	const char *from;   /* YYYY-MM-DD: from 00:00 of that day, Japan time */
+	const char *to;	    /* YYYY-MM-DD: up to the end of that day, Japan time */
+	long long before;   /* only ids below this */
+	long long limit;    /* at most this many rows; 0: no limit */
+};
+
+/* One row as found; the strings live until fn returns. */
+struct audit_row {
+	long long id;
+	const char *at;	    /* ISO 8601 in Japan time: 2026-11-25T09:00:00+09:00 */
+	const char *actor;  /* text */
+	const char *action; /* dotted name */
+	const char *target; /* or NULL */
+	const char *detail; /* JSON object text */
+	const char *ip;	    /* or NULL */
+};
+
+/* fn returns false to stop early (then the search returns HL_PERMFAIL with
+ * db_error() "stopped"). */
+typedef bool (*audit_row_fn)(void *ctx, const struct audit_row *r);
+
+/* Rows matching f, newest (highest id) first, passed to fn one by one;
+ * *rows says how many.  A bad date is HL_PERMFAIL (the caller validates
+ * the format first). */
+enum hl_status store_audit_search(struct db *db, const struct audit_filter *f, audit_row_fn fn,
+				  void *ctx, long long *rows);
+
+/* audit_verify() and the number of rows, in one snapshot. */
+enum hl_status store_audit_verify_rows(struct db *db, bool *intact, long long *first_bad,
+				       long long *rows);
+
 #endif

@@ -183,3 +183,131 @@ done:
 	free(to);
 	return st;
 }
+
+/* --- the admin's mail log --- */
+
+/* The columns of a list item, over mails m LEFT JOIN deliveries d; times
+ * in ISO 8601 with the session's offset (the database's zone, Asia/Tokyo). */
+#define MAIL_ITEM_JSON                                                                             \
+	"jsonb_build_object('id', m.id,"                                                           \
+	" 'received_at', to_char(m.received_at, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM'),"              \
+	" 'via', m.via, 'from', m.header_from, 'envelope_from', m.envelope_from,"                  \
+	" 'subject', m.subject, 'status', m.status, 'error', m.error,"                             \
+	" 'delivery_id', m.delivery_id, 'delivery_status', d.status,"                              \
+	" 'raw_size', m.raw_size)"
+
+static enum hl_status one_json(struct db *db, const char *sql, int n, const char *const *params,
+			       json_t **out)
+{
+	PGresult *res = NULL;
+	json_error_t jerr;
+	enum hl_status st;
+
+	*out = NULL;
+	if ((st = db_query(db, sql, n, params, &res)) != HL_OK)
+		return st;
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+		*out = json_loads(PQgetvalue(res, 0, 0), 0, &jerr);
+		if (*out == NULL) {
+			db_set_error(db, "cannot parse the database's JSON: %s", jerr.text);
+			st = HL_TEMPFAIL;
+		}
+	}
+	PQclear(res);
+	return st;
+}
+
+enum hl_status store_mail_list(struct db *db, const struct mail_log_filter *f, json_t **items,
+			       long long *next)
+{
+	char before[24], limit[24];
+	const char *params[4] = {f->status, f->q, f->before > 0 ? before : NULL, limit};
+	json_t *last;
+	enum hl_status st;
+	size_t n;
+
+	*next = 0;
+	str_msg(before, sizeof(before), "%lld", f->before);
+	/* One more than asked: whether there is a next page. */
+	str_msg(limit, sizeof(limit), "%d", f->limit + 1);
+	st = one_json(db,
+		      "SELECT coalesce(jsonb_agg(x ORDER BY id DESC), '[]'::jsonb)::text FROM ("
+		      "SELECT m.id, " MAIL_ITEM_JSON " AS x"
+		      " FROM mails m LEFT JOIN deliveries d ON d.id = m.delivery_id"
+		      " WHERE ($1::text IS NULL OR m.status = $1)"
+		      " AND ($2::text IS NULL OR m.subject ILIKE '%' || replace(replace(replace("
+		      "  $2, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')"
+		      " AND ($3::bigint IS NULL OR m.id < $3::bigint)"
+		      " ORDER BY m.id DESC LIMIT $4::integer) s",
+		      4, params, items);
+	if (st != HL_OK)
+		return st;
+	n = json_array_size(*items);
+	if (f->limit >= 0 && n > (size_t)f->limit) {
+		json_array_remove(*items, n - 1);
+		last = json_array_get(*items, n - 2);
+		*next = (long long)json_integer_value(json_object_get(last, "id"));
+	}
+	return HL_OK;
+}
+
+enum hl_status store_mail_get(struct db *db, long long id, json_t **out)
+{
+	char sid[24];
+	const char *params[1] = {sid};
+
+	str_msg(sid, sizeof(sid), "%lld", id);
+	return one_json(
+		db,
+		"SELECT (" MAIL_ITEM_JSON " || jsonb_build_object("
+		" 'message_id', m.message_id, 'source_ref', m.source_ref,"
+		" 'envelope_to', to_jsonb(m.envelope_to), 'decoded_body', m.body,"
+		" 'rule_trace', (SELECT jsonb_agg(e || jsonb_build_object('name', r.name)"
+		"   ORDER BY o) FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.rule_trace) ="
+		"   'array' THEN m.rule_trace ELSE '[]'::jsonb END) WITH ORDINALITY AS t (e, o)"
+		"   LEFT JOIN mail_rules r ON r.id = CASE WHEN jsonb_typeof(e -> 'rule') = 'number'"
+		"   THEN (e ->> 'rule')::numeric::bigint END),"
+		" 'delivery', CASE WHEN d.id IS NULL THEN NULL ELSE jsonb_build_object("
+		"  'id', d.id, 'status', d.status, 'hold_reason', d.hold_reason,"
+		"  'everyone', d.everyone, 'target', d.target, 'title', d.title,"
+		"  'messages', d.messages) END))::text"
+		" FROM mails m LEFT JOIN deliveries d ON d.id = m.delivery_id WHERE m.id = "
+		"$1::bigint",
+		1, params, out);
+}
+
+enum hl_status store_mail_raw(struct db *db, long long id, char **raw, size_t *len)
+{
+	PGconn *conn = db_conn(db);
+	PGresult *res;
+	char sid[24];
+	const char *params[1] = {sid};
+	enum hl_status st;
+	size_t n;
+
+	*raw = NULL;
+	*len = 0;
+	if (conn == NULL)
+		return HL_TEMPFAIL;
+	str_msg(sid, sizeof(sid), "%lld", id);
+	/* Binary result: the bytes as they are, without bytea's hex text. */
+	res = PQexecParams(conn, "SELECT raw FROM mails WHERE id = $1::bigint", 1, NULL, params,
+			   NULL, NULL, 1);
+	if ((st = db_result_status(db, res)) != HL_OK)
+		goto done;
+	if (PQntuples(res) == 1) {
+		n = (size_t)PQgetlength(res, 0, 0);
+		*raw = malloc(n + 1);
+		if (*raw == NULL) {
+			db_set_error(db, "out of memory");
+			st = HL_TEMPFAIL;
+			goto done;
+		}
+		memcpy(*raw, PQgetvalue(res, 0, 0), n);
+		(*raw)[n] = '\0';
+		*len = n;
+	}
+done:
+	PQclear(res);
+	return st;
+}

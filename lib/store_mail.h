@@ -7,6 +7,7 @@
 #ifndef HL_STORE_MAIL_H
 #define HL_STORE_MAIL_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -56,5 +57,32 @@ struct mail_record {
  * stored, the caller must answer "try again". */
 enum hl_status store_mail_ingest(struct db *db, const struct mail_record *r, long long *mail_id,
 				 long long *delivery_id, bool *duplicate);
+
+/* --- the admin's inbound mail log (read only) --- */
+
+struct mail_log_filter {
+	const char *status; /* a mails.status, or NULL for any */
+	const char *q;	    /* text the subject contains (no wildcards), or NULL */
+	long long before;   /* only ids below this; 0 for the newest */
+	int limit;	    /* 1..200 */
+};
+
+/* The newest mails matching f, as JSON objects {"id","received_at","via",
+ * "from","envelope_from","subject","status","error","delivery_id",
+ * "delivery_status","raw_size"} (times ISO 8601 in Japan time); *next is the
+ * id to pass as before for the next page, or 0 when there is none. */
+enum hl_status store_mail_list(struct db *db, const struct mail_log_filter *f, json_t **items,
+			       long long *next);
+
+/* One mail as in the list plus "message_id","source_ref","envelope_to",
+ * "decoded_body","rule_trace" (each entry with the rule's current "name",
+ * null when it was deleted since) and "delivery" ({"id","status",
+ * "hold_reason","everyone","target","title","messages"} or null).  *out is
+ * NULL when there is no such mail. */
+enum hl_status store_mail_get(struct db *db, long long id, json_t **out);
+
+/* The mail's raw bytes as received (*raw malloc'd, caller frees); *raw is
+ * NULL when there is no such mail. */
+enum hl_status store_mail_raw(struct db *db, long long id, char **raw, size_t *len);
 
 #endif

@@ -530,3 +530,236 @@ enum hl_status store_staff_session_expire(struct db *db, long long idle_timeout)
 	PQclear(res);
 	return st;
 }
+
+/* --- administration --------------------------------------------------------- */
+
+/* Run sql; a unique, foreign-key or check violation becomes *outcome
+ * (HL_OK, no result). */
+static enum hl_status exec_outcome(struct db *db, const char *sql, int n, const char *const *params,
+				   PGresult **out, enum staff_outcome *outcome)
+{
+	PGconn *conn = db_conn(db);
+	PGresult *res;
+	enum hl_status st;
+
+	*out = NULL;
+	*outcome = STAFF_DONE;
+	if (conn == NULL)
+		return HL_TEMPFAIL;
+	res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+	st = db_result_status(db, res);
+	if (st == HL_PERMFAIL) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		if (state != NULL && strcmp(state, "23505") == 0) {
+			*outcome = STAFF_LOGIN_TAKEN;
+			st = HL_OK;
+		} else if (state != NULL && strcmp(state, "23503") == 0) {
+			*outcome = STAFF_BAD_SCOPE;
+			st = HL_OK;
+		} else if (state != NULL && strcmp(state, "23514") == 0) {
+			*outcome = STAFF_INVALID;
+			st = HL_OK;
+		}
+	}
+	if (st == HL_OK && *outcome == STAFF_DONE)
+		*out = res;
+	else
+		PQclear(res);
+	return st;
+}
+
+static enum hl_status json_text(struct db *db, const char *sql, int n, const char *const *params,
+				char **json)
+{
+	PGresult *res;
+	enum hl_status st = db_query(db, sql, n, params, &res);
+
+	*json = NULL;
+	if (st != HL_OK)
+		return st;
+	if (PQntuples(res) != 1 || (*json = strdup(PQgetvalue(res, 0, 0))) == NULL) {
+		db_set_error(db, "unexpected reply to a staff list");
+		st = HL_PERMFAIL;
+	}
+	PQclear(res);
+	return st;
+}
+
+enum hl_status store_staff_list_json(struct db *db, long long id, char **json)
+{
+	char ids[24];
+	const char *params[1] = {ids};
+
+	if (!str_printf(ids, sizeof(ids), "%lld", id > 0 ? id : 0))
+		return HL_PERMFAIL;
+	/* The scope is a correlated subquery: still one round trip. */
+	return json_text(db,
+			 "SELECT coalesce(json_agg(json_build_object('id', s.id, 'login', s.login,"
+			 " 'display_name', s.display_name, 'department', d.name, 'role', s.role,"
+			 " 'mfa_enrolled', s.totp_enabled, 'disabled', s.disabled_at IS NOT NULL,"
+			 " 'locked', coalesce(s.locked_until > now(), false),"
+			 " 'last_login_at', to_char(s.last_login_at AT TIME ZONE 'Asia/Tokyo',"
+			 "   'YYYY-MM-DD\"T\"HH24:MI:SS\"+09:00\"'),"
+			 " 'scope', coalesce((SELECT json_agg(sc.value_id ORDER BY sc.value_id)"
+			 "   FROM staff_segment_scope sc WHERE sc.staff_id = s.id), '[]'::json))"
+			 " ORDER BY d.name NULLS FIRST, s.login), '[]')::text"
+			 " FROM staff s LEFT JOIN departments d ON d.id = s.department_id"
+			 " WHERE $1::bigint = 0 OR s.id = $1::bigint",
+			 1, params, json);
+}
+
+enum hl_status store_staff_departments_json(struct db *db, char **json)
+{
+	return json_text(db,
+			 "SELECT coalesce(json_agg(json_build_object('id', id, 'name', name)"
+			 " ORDER BY name), '[]')::text FROM departments WHERE retired_at IS NULL",
+			 0, NULL, json);
+}
+
+/* The department named $N: created when new, none for ''. */
+#define DEPARTMENT_CTE(n)                                                                          \
+	"WITH d AS (INSERT INTO departments (name) SELECT $" n "::text"                            \
+	" WHERE $" n "::text <> ''"                                                                \
+	" ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name, retired_at = NULL"                \
+	" RETURNING id) "
+
+enum hl_status store_staff_insert(struct db *db, const struct staff_new *s, long long *id,
+				  enum staff_outcome *outcome)
+{
+	const char *params[5] = {s->login, s->display_name, s->department, role_name(s->role),
+				 s->password_hash};
+	PGresult *res;
+	enum hl_status st;
+
+	*id = 0;
+	st = exec_outcome(db,
+			  DEPARTMENT_CTE("3") "INSERT INTO staff (login, display_name,"
+					      " department_id, role, password_hash)"
+					      " VALUES ($1, $2, (SELECT id FROM d), $4, $5)"
+					      " RETURNING id",
+			  5, params, &res, outcome);
+	if (res == NULL)
+		return st;
+	if (PQntuples(res) != 1 || !str_to_ll(PQgetvalue(res, 0, 0), 1, INT64_MAX, id)) {
+		db_set_error(db, "unexpected reply to staff insert");
+		st = HL_PERMFAIL;
+	}
+	PQclear(res);
+	return st;
+}
+
+enum hl_status store_staff_update(struct db *db, long long id, const struct staff_change *ch,
+				  enum staff_outcome *outcome)
+{
+	char ids[24];
+	const char *params[6] = {ids,
+				 ch->display_name,
+				 ch->department,
+				 ch->role < 0 ? NULL : role_name((enum staff_role)ch->role),
+				 ch->disabled < 0 ? NULL
+				 : ch->disabled	  ? "t"
+						  : "f",
+				 ch->password_hash};
+	PGresult *res;
+	enum hl_status st;
+
+	if (!str_printf(ids, sizeof(ids), "%lld", id))
+		return HL_PERMFAIL;
+	st = exec_outcome(
+		db,
+		DEPARTMENT_CTE(
+			"3") "UPDATE staff SET display_name = coalesce($2, display_name),"
+			     " department_id = CASE WHEN $3::text IS NULL THEN department_id"
+			     "  ELSE (SELECT id FROM d) END,"
+			     " role = coalesce($4, role),"
+			     " disabled_at = CASE WHEN $5::boolean IS NULL THEN disabled_at"
+			     "  WHEN $5::boolean THEN coalesce(disabled_at, now()) END,"
+			     " password_hash = coalesce($6, password_hash),"
+			     " password_changed_at = CASE WHEN $6::text IS NULL"
+			     "  THEN password_changed_at ELSE now() END,"
+			     " failed_logins = CASE WHEN $6::text IS NULL THEN failed_logins"
+			     "  ELSE 0 END,"
+			     " locked_until = CASE WHEN $6::text IS NULL THEN locked_until END"
+			     " WHERE id = $1::bigint RETURNING 1",
+		6, params, &res, outcome);
+	if (res == NULL)
+		return st;
+	if (PQntuples(res) == 0)
+		*outcome = STAFF_NOT_FOUND;
+	PQclear(res);
+	return st;
+}
+
+enum hl_status store_staff_other_admins(struct db *db, long long id, long long *n)
+{
+	char ids[24];
+	const char *params[1] = {ids};
+	enum hl_status st;
+	PGresult *res;
+
+	*n = 0;
+	if (!str_printf(ids, sizeof(ids), "%lld", id))
+		return HL_PERMFAIL;
+	res = run(db,
+		  "SELECT count(*) FROM (SELECT id FROM staff WHERE role = 'admin'"
+		  " AND disabled_at IS NULL AND id <> $1::bigint FOR UPDATE) a",
+		  1, params, &st);
+	if (res == NULL)
+		return st;
+	if (PQntuples(res) != 1 || !str_to_ll(PQgetvalue(res, 0, 0), 0, INT64_MAX, n)) {
+		db_set_error(db, "unexpected reply to the admin count");
+		st = HL_PERMFAIL;
+	}
+	PQclear(res);
+	return st;
+}
+
+enum hl_status store_staff_scope_set(struct db *db, long long id, const long long *values, size_t n,
+				     long long granted_by, enum staff_outcome *outcome)
+{
+	char ids[24], by[24];
+	size_t size = 3 + n * 21, len = 0;
+	char *arr = malloc(size);
+	const char *params[3] = {ids, arr, by};
+	PGresult *res;
+	enum hl_status st = HL_PERMFAIL;
+
+	*outcome = STAFF_DONE;
+	if (arr == NULL || !str_printf(ids, sizeof(ids), "%lld", id) ||
+	    !str_printf(by, sizeof(by), "%lld", granted_by) || !str_appendf(arr, size, &len, "{"))
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if (!str_appendf(arr, size, &len, "%s%lld", i > 0 ? "," : "", values[i]))
+			goto fail;
+	if (!str_appendf(arr, size, &len, "}"))
+		goto fail;
+	st = exec_outcome(db,
+			  "DELETE FROM staff_segment_scope WHERE staff_id = $1::bigint"
+			  " AND value_id <> ALL ($2::bigint[])",
+			  2, params, &res, outcome);
+	if (res == NULL)
+		goto fail;
+	PQclear(res);
+	st = exec_outcome(db,
+			  "INSERT INTO staff_segment_scope (staff_id, value_id, granted_by)"
+			  " SELECT $1::bigint, v, $3::bigint FROM unnest($2::bigint[]) v"
+			  " ON CONFLICT DO NOTHING",
+			  3, params, &res, outcome);
+	PQclear(res);
+fail:
+	free(arr);
+	return st;
+}
+
+enum hl_status store_staff_sessions_end(struct db *db, long long id)
+{
+	char ids[24];
+	const char *params[1] = {ids};
+	enum hl_status st;
+
+	if (!str_printf(ids, sizeof(ids), "%lld", id))
+		return HL_PERMFAIL;
+	PQclear(run(db, "DELETE FROM staff_sessions WHERE staff_id = $1::bigint", 1, params, &st));
+	return st;
+}

@@ -127,4 +127,56 @@ enum hl_status store_staff_session_delete(struct db *db, const unsigned char id_
 /* Delete sessions past their idle or absolute timeout. */
 enum hl_status store_staff_session_expire(struct db *db, long long idle_timeout);
 
+/* --- administration (hotline-admin's 職員管理) ----------------------------
+ * These verbs write no audit row themselves: hotline-admin runs them in a
+ * transaction together with its own audit rows (with the client address),
+ * so the change and its trace still commit together. */
+
+/* Accounts as a JSON array (malloc'd), one statement for any number of
+ * accounts: [{"id","login","display_name","department" (or null),"role":
+ * "admin|staff","mfa_enrolled","disabled","locked","last_login_at" (ISO
+ * 8601 in Japan time, or null),"scope":[value ids]}], ordered by
+ * department then login.  Only account id when id > 0 ("[]" when none). */
+enum hl_status store_staff_list_json(struct db *db, long long id, char **json);
+
+/* Current departments as a JSON array [{"id","name"}] by name. */
+enum hl_status store_staff_departments_json(struct db *db, char **json);
+
+enum staff_outcome {
+	STAFF_DONE,
+	STAFF_NOT_FOUND,
+	STAFF_LOGIN_TAKEN,
+	STAFF_BAD_SCOPE, /* a scope value id that does not exist */
+	STAFF_INVALID	 /* a CHECK constraint refused it (the caller validates first) */
+};
+
+/* Create an account (department created when new, "" for none). */
+enum hl_status store_staff_insert(struct db *db, const struct staff_new *s, long long *id,
+				  enum staff_outcome *outcome);
+
+/* A partial change: NULL / -1 = unchanged. */
+struct staff_change {
+	const char *display_name;
+	const char *department; /* "" = none; a new name creates the department */
+	int role;		/* -1 or enum staff_role */
+	int disabled;		/* -1, 0 (enable), 1 (disable) */
+	const char *password_hash;
+};
+
+/* Change an account.  A new password also clears the failure count and
+ * lockout.  Sessions are not touched: see store_staff_sessions_end(). */
+enum hl_status store_staff_update(struct db *db, long long id, const struct staff_change *ch,
+				  enum staff_outcome *outcome);
+
+/* How many other accounts are enabled 管理者, locking them until the end
+ * of the transaction (so two admins cannot demote each other at once). */
+enum hl_status store_staff_other_admins(struct db *db, long long id, long long *n);
+
+/* Replace an account's scope (staff_segment_scope) by values[0..n). */
+enum hl_status store_staff_scope_set(struct db *db, long long id, const long long *values, size_t n,
+				     long long granted_by, enum staff_outcome *outcome);
+
+/* Delete every session of an account (disabled, password reset). */
+enum hl_status store_staff_sessions_end(struct db *db, long long id);
+
 #endif

@@ -13,4 +13,9 @@
  * *cp; 0 when invalid or cut short. */
 size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
+/* Characters (code points) in a NUL-terminated string already known to be
+ * valid UTF-8 (JSON text from jansson, a decoded mail): the bytes that do
+ * not continue a sequence. */
+size_t utf8_chars(const char *s);
+
 #endif
