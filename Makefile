@@ -121,6 +121,8 @@ endef
 $(eval $(call link_program,hotlinectl,$(CTL_SRCS)))
 $(eval $(call link_program,hotline-webhook,$(WEBHOOK_SRCS)))
 $(eval $(call link_program,hotline-admin,$(ADMIN_SRCS)))
+# Only hotline-admin draws QR codes (TOTP enrolment).
+$(B)/bin/hotline-admin: HL_LIBS += $(shell pkg-config --libs libqrencode)
 $(eval $(call link_program,hotline-pusher,$(PUSHER_SRCS)))
 $(eval $(call link_program,hotline-lmtpd,$(LMTPD_SRCS)))
 $(eval $(call link_program,hotline-milter,$(MILTERD_SRCS)))
@@ -179,6 +181,12 @@ $(LIFF_WWW)/sdk.js: webhook/www/liff/sdk-entry.mjs package-lock.json
 		{ echo "$@: no esbuild: run tools/dev/deps (npm ci)" >&2; exit 1; }
 	$(Q)$(call say,JS,$@)node_modules/.bin/esbuild --bundle --minify --format=iife \
 		--target=es2019 --log-level=warning $< --outfile=$@
+# The staff UI (hotline-admin's [admin] www_dir): admin/www copied as it is.
+ADMIN_WWW := $(B)/www/admin
+all: $(patsubst admin/www/%,$(ADMIN_WWW)/%,$(wildcard admin/www/*.*))
+$(ADMIN_WWW)/%: admin/www/%
+	@mkdir -p $(@D)
+	$(Q)$(call say,CP,$@)cp $< $@
 $(B)/tests/tools/%: $(B)/obj/tests/tools/%.o $(LIB_A)
 	@mkdir -p $(@D)
 	$(Q)$(call say,LD,$@)$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS)

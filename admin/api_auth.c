@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <qrencode.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -617,10 +618,65 @@ static void do_me(struct call *c)
 	reply_json(c, 200, me);
 }
 
+/* The otpauth URI as a QR code in SVG (libqrencode), for the enrolment
+ * screen: black modules as one path on a white square with the 4-module
+ * quiet zone, no text, no script, no style attribute (the UI's CSP).
+ * malloc'd, or NULL. */
+static char *qr_svg(const char *text)
+{
+	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	char *svg = NULL;
+	size_t cap, len = 0;
+	int w, side;
+
+	if (qr == NULL)
+		return NULL;
+	w = qr->width;
+	side = w + 8;
+	/* Worst case: every module a run of its own ("M123 123h1v1h-1z"). */
+	cap = 512 + (size_t)w * (size_t)w * 20;
+	svg = malloc(cap);
+	if (svg == NULL)
+		goto done;
+	svg[0] = '\0';
+	if (!str_appendf(svg, cap, &len,
+			 "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+			 "shape-rendering=\"crispEdges\"><rect width=\"%d\" height=\"%d\" "
+			 "fill=\"#fff\"/><path fill=\"#000\" d=\"",
+			 side, side, side, side))
+		goto fail;
+	for (int y = 0; y < w; y++) {
+		for (int x = 0; x < w;) {
+			int run = 0;
+
+			while (x + run < w && (qr->data[y * w + x + run] & 1))
+				run++;
+			if (run == 0) {
+				x++;
+				continue;
+			}
+			if (!str_appendf(svg, cap, &len, "M%d %dh%dv1h-%dz", x + 4, y + 4, run,
+					 run))
+				goto fail;
+			x += run;
+		}
+	}
+	if (!str_appendf(svg, cap, &len, "\"/></svg>"))
+		goto fail;
+	goto done;
+fail:
+	free(svg);
+	svg = NULL;
+done:
+	QRcode_free(qr);
+	return svg;
+}
+
 static void do_totp_begin(struct call *c)
 {
 	unsigned char secret[TOTP_SECRET_SIZE], sealed[TOTP_SEALED_SIZE];
 	char b32[TOTP_BASE32_SIZE], uri[512];
+	char *svg;
 	enum hl_status st;
 
 	if (c->acct.totp_enabled) {
@@ -648,9 +704,17 @@ static void do_totp_begin(struct call *c)
 		reply_tempfail(c);
 		return;
 	}
-	reply_json(c, 200, json_pack("{s:s, s:s}", "secret", b32, "otpauth_uri", uri));
+	svg = qr_svg(uri);
+	if (svg == NULL)
+		log_warn("cannot draw the enrolment QR code", "staff=%lld", c->acct.id);
+	reply_json(c, 200,
+		   json_pack("{s:s, s:s, s:s?}", "secret", b32, "otpauth_uri", uri, "qr_svg", svg));
 	OPENSSL_cleanse(b32, sizeof(b32));
 	OPENSSL_cleanse(uri, sizeof(uri));
+	if (svg != NULL) {
+		OPENSSL_cleanse(svg, strlen(svg));
+		free(svg);
+	}
 }
 
 static void do_totp_confirm(struct call *c)

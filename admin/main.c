@@ -4,9 +4,11 @@
  *
  * It holds no LINE secret and connects as hotline_admin, which may append
  * to the audit log but never change it.  It serves GET /healthz and the
- * JSON API under /api/ (api_auth.h: sign-in, sessions, TOTP); every answer
- * carries the security headers.  One internal HTTP thread runs every
- * request with the daemon's single database connection.
+ * JSON API under /api/ (api_auth.h: sign-in, sessions, TOTP) and, for every
+ * other path, the staff UI: the static files of [admin] www_dir (index.html,
+ * CSS, ES modules; docs/admin-ui.md), read once at start-up (static.h).
+ * Every answer carries the security headers.  One internal HTTP thread runs
+ * every request with the daemon's single database connection.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "health.h"
 #include "httpd.h"
 #include "log.h"
+#include "static.h"
 #include "str.h"
 #include "totp.h"
 
@@ -30,6 +33,7 @@
 struct admin {
 	struct db *db;
 	struct api_auth *api;
+	struct static_dir *ui; /* NULL when www_dir could not be read (logged) */
 };
 
 static void route(void *ctx, const struct httpd_request *req, struct httpd_reply *reply)
@@ -42,6 +46,12 @@ static void route(void *ctx, const struct httpd_request *req, struct httpd_reply
 		health_reply(ad->db, reply);
 	else if (strncmp(path, "/api/", 5) == 0)
 		api_auth_handle(ad->api, req, reply);
+	else if (static_reply(ad->ui, req, reply))
+		return;
+	else if (ad->ui == NULL)
+		httpd_reply_static(reply, 503, "text/plain; charset=utf-8",
+				   "管理画面のファイルを読み込めませんでした。[admin] www_dir "
+				   "を確認してください。\n");
 	else
 		httpd_reply_static(reply, 404, "text/plain; charset=utf-8", "not found\n");
 }
@@ -92,7 +102,7 @@ int main(int argc, char **argv)
 	struct admin ad;
 	unsigned char key[TOTP_KEY_SIZE];
 	bool have_key;
-	char err[512];
+	char err[512], q[600];
 	bool check_only;
 	int sfd, sig;
 
@@ -109,6 +119,13 @@ int main(int argc, char **argv)
 	str_wipe(key, sizeof(key));
 	if (ad.api == NULL)
 		log_fatal("out of memory", NULL);
+	/* Without its files the API still serves (and /healthz says so). */
+	ad.ui = static_new(cfg->admin.www_dir, "/", err, sizeof(err));
+	if (ad.ui == NULL)
+		log_warn("staff UI not served", "error=%s", log_quote(err, q, sizeof(q)));
+	else
+		log_info("staff UI loaded", "dir=%s files=%zu",
+			 log_quote(cfg->admin.www_dir, q, sizeof(q)), static_count(ad.ui));
 	http = httpd_start(cfg->admin.listen, ADMIN_MAX_BODY, route, &ad, err, sizeof(err));
 	if (http == NULL)
 		log_fatal("cannot start", "error=\"%s\"", err);
@@ -117,6 +134,7 @@ int main(int argc, char **argv)
 	log_info("stopping", "signal=%d", sig);
 	httpd_stop(http);
 	api_auth_free(ad.api);
+	static_free(ad.ui);
 	db_free(ad.db);
 	config_free(cfg);
 	return 0;

@@ -79,6 +79,8 @@ static const struct conf_key config_table[] = {
 	{"admin", "ip_lockout_threshold", CONF_INT, "20", 1, 100000, NULL,
 	 OFF(admin.ip_lockout_threshold)},
 	{"admin", "totp_key_file", CONF_STR, "", 0, 1024, NULL, OFF(admin.totp_key_file)},
+	{"admin", "www_dir", CONF_STR, "/usr/share/hotline/www/admin", 1, 1024, NULL,
+	 OFF(admin.www_dir)},
 
 	{"pusher", "metrics_listen", CONF_ADDR, "127.0.0.1:9101", 0, 0, NULL,
 	 OFF(pusher.metrics_listen)},

@@ -67,6 +67,7 @@ struct hl_config {
 		long long lockout_max_seconds;
 		long long ip_lockout_threshold;
 		char *totp_key_file;
+		char *www_dir;
 	} admin;
 	struct {
 		char *metrics_listen;

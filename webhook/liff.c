@@ -24,15 +24,13 @@
 
 #include "db.h"
 #include "dbpool.h"
-#include "file.h"
 #include "jsonlimit.h"
 #include "line.h"
 #include "log.h"
+#include "static.h"
 #include "store_prefs.h"
 #include "str.h"
 
-/* A page file bigger than this is not ours (the SDK bundle is ~130 KB). */
-#define LIFF_FILE_MAX ((size_t)1 << 20)
 /* A LINE ID token is about 1 KB; a bigger "token" is refused before it
  * costs a request to LINE. */
 #define LIFF_TOKEN_MAX 4096
@@ -63,23 +61,10 @@
 	"default-src 'self'; script-src 'self' https://*.line-scdn.net; connect-src 'self' "       \
 	"https://*.line.me https://*.line-scdn.net; base-uri 'none'"
 
-static const struct {
-	const char *file;
-	const char *type;
-} page_files[] = {
-	{"index.html", "text/html; charset=utf-8"},
-	{"app.js", "text/javascript; charset=utf-8"},
-	{"style.css", "text/css; charset=utf-8"},
-	{"sdk.js", "text/javascript; charset=utf-8"},
-};
-#define NPAGES (sizeof(page_files) / sizeof(page_files[0]))
-
-static const struct {
-	const char *path;
-	size_t page;
-} page_paths[] = {
-	{"/liff/", 0},		{"/liff/index.html", 0}, {"/liff/app.js", 1},
-	{"/liff/style.css", 2}, {"/liff/sdk.js", 3},
+/* The page's files (liff_dir, read by lib/static): without one of them
+ * the page cannot work, so its path answers 503 rather than 404. */
+static const char *const page_paths[] = {
+	"/liff/", "/liff/index.html", "/liff/app.js", "/liff/style.css", "/liff/sdk.js",
 };
 
 struct token_slot {
@@ -90,8 +75,7 @@ struct token_slot {
 
 struct liff {
 	const struct hl_config *cfg;
-	char *page[NPAGES];
-	size_t page_len[NPAGES];
+	struct static_dir *pages; /* NULL when liff_dir could not be read */
 
 	/* One LINE Login client per HTTP thread (a client is used by one
 	 * thread), made on its first verify and freed when the thread ends,
@@ -120,7 +104,7 @@ struct liff *liff_new(const struct hl_config *cfg, char *err, size_t errlen)
 	};
 	struct line_client *probe;
 	struct liff *l = calloc(1, sizeof(*l));
-	char path[1100], why[256];
+	char why[512];
 
 	if (l == NULL) {
 		str_msg(err, errlen, "out of memory");
@@ -139,19 +123,17 @@ struct liff *liff_new(const struct hl_config *cfg, char *err, size_t errlen)
 		goto fail;
 	}
 	l->have_key = true;
-	for (size_t i = 0; i < NPAGES; i++) {
-		if (!str_printf(path, sizeof(path), "%s/%s", cfg->webhook.liff_dir,
-				page_files[i].file)) {
-			log_warn("liff page path too long", "dir_len=%zu",
-				 strlen(cfg->webhook.liff_dir));
-			continue;
-		}
-		l->page[i] = file_read(path, LIFF_FILE_MAX, &l->page_len[i], why, sizeof(why));
-		if (l->page[i] == NULL) {
-			char q[300];
-			log_warn("liff page missing, answered 503", "error=%s",
+	l->pages = static_new(cfg->webhook.liff_dir, "/liff/", why, sizeof(why));
+	for (size_t i = 0; i < sizeof(page_paths) / sizeof(page_paths[0]); i++) {
+		char q[600];
+
+		if (l->pages == NULL) {
+			log_warn("liff pages missing, answered 503", "error=%s",
 				 log_quote(why, q, sizeof(q)));
+			break;
 		}
+		if (!static_has(l->pages, page_paths[i]))
+			log_warn("liff page missing, answered 503", "path=%s", page_paths[i]);
 	}
 	if (cfg->line.login_channel_id[0] == '\0')
 		log_warn("liff: [line] login_channel_id is not set, the settings API answers 503",
@@ -169,8 +151,7 @@ void liff_free(struct liff *l)
 	/* Threads still running keep their clients until they end. */
 	if (l->have_key)
 		pthread_key_delete(l->client_key);
-	for (size_t i = 0; i < NPAGES; i++)
-		free(l->page[i]);
+	static_free(l->pages);
 	pthread_mutex_destroy(&l->cache_lock);
 	OPENSSL_cleanse(l->cache, sizeof(l->cache));
 	free(l);
@@ -869,21 +850,16 @@ void liff_handle(struct liff *l, struct dbpool *pool, const struct httpd_request
 			reply_json(reply, 200, json_pack("{s:s}", "liffId", l->cfg->line.liff_id));
 		return;
 	}
+	if (strncmp(path, "/liff/api/", 10) != 0 && static_reply(l->pages, req, reply))
+		return;
 	for (size_t i = 0; i < sizeof(page_paths) / sizeof(page_paths[0]); i++) {
-		size_t pg = page_paths[i].page;
-
-		if (strcmp(path, page_paths[i].path) != 0)
+		if (strcmp(path, page_paths[i]) != 0)
 			continue;
-		if (!get) {
+		if (!get)
 			method_not_allowed(reply, "GET");
-		} else if (l->page[pg] == NULL) {
+		else
 			httpd_reply_static(reply, 503, "text/plain; charset=utf-8",
 					   "受信設定ページを準備中です。\n");
-		} else {
-			/* The copy lives as long as the handle: a static reply. */
-			httpd_reply_static(reply, 200, page_files[pg].type, l->page[pg]);
-			reply->body_len = l->page_len[pg];
-		}
 		return;
 	}
 	if (strncmp(path, "/liff/api/", 10) == 0)

@@ -124,6 +124,16 @@ is "begin enrolment is 200" "$status" 200
 secret=$(field secret)
 like "it returns a base32 secret" "$secret" "^[A-Z2-7]{32}$"
 like "and the otpauth URI" "$(field otpauth_uri)" "^otpauth://totp/hotline:tamura\?secret=$secret&issuer=hotline&algorithm=SHA1&digits=6&period=30$"
+# The QR code of that URI for the enrolment screen: an SVG of one path on a
+# white square (a QR version's side, 21..177 modules, plus the quiet zone),
+# nothing else in it (no script, no text, no style).
+is "and the URI as a QR code in SVG" "$(printf '%s' "$body" | python3 -c '
+import json, sys, xml.etree.ElementTree as ET
+svg = ET.fromstring(json.load(sys.stdin)["qr_svg"])
+ns = "{http://www.w3.org/2000/svg}"
+tags = sorted({e.tag.replace(ns, "") for e in svg.iter()})
+side = int(svg.get("viewBox").split()[2]) - 8
+print(tags, 21 <= side <= 177 and (side - 21) % 4 == 0, len(svg.findall(ns + "path")))')" "['path', 'rect', 'svg'] True 1"
 is "the secret is stored sealed (48 bytes, not the plain secret)" \
 	"$(sql "$db" "SELECT octet_length(totp_secret) || '|' || totp_enabled FROM staff WHERE login = 'tamura'")" "48|false"
 wrong=$("$totp" "$secret" 5)
@@ -142,7 +152,9 @@ is "the account is enrolled" "$(sql "$db" "SELECT totp_enabled FROM staff WHERE 
 req GET /api/me "$s1"
 like "me shows MFA verified" "$body" '"mfa":\{"enrolled":true,"state":"verified"\}'
 req GET /api/deliveries "$s1"
-is "after enrolment the gate lets requests through (404: no such endpoint yet)" "$status" 404
+is "after enrolment the gate lets requests through to the endpoint" "$status" 200
+req GET /api/no-such-endpoint "$s1"
+is "and an unknown path behind the gate is 404" "$status" 404
 
 # --- logout --------------------------------------------------------------------------------
 req POST /api/logout "$s1" "$t1"
@@ -179,7 +191,7 @@ unlike "a new session id after the second step" "$s3" "^$p1$"
 req GET /api/me "$p1"
 is "the password-only session is gone" "$status" 401
 req GET /api/deliveries "$s3"
-is "the full session passes the gate" "$status" 404
+is "the full session passes the gate" "$status" 200
 is "a full session lasts session_max_age at most (12 h)" \
 	"$(sql "$db" "SELECT expires_at - created_at FROM staff_sessions WHERE id_hash = sha256(decode('$s3', 'hex'))")" "12:00:00"
 sql "$db" "UPDATE staff_sessions SET created_at = now() - interval '13 hours', expires_at = now() - interval '1 second' WHERE id_hash = sha256(decode('$s3', 'hex'))"
