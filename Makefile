@@ -153,6 +153,11 @@ $(B)/tests/test_ratelimit: $(B)/obj/tests/unit/test_ratelimit.o $(B)/obj/pusher/
 	@mkdir -p $(@D)
 	$(Q)$(call say,LD,$@)$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS) $(shell pkg-config --libs cmocka)
 
+$(B)/obj/tests/unit/test_allow.o: HL_CFLAGS += -Iadmin
+$(B)/tests/test_allow: $(B)/obj/tests/unit/test_allow.o $(B)/obj/admin/allow.o $(LIB_A)
+	@mkdir -p $(@D)
+	$(Q)$(call say,LD,$@)$(CC) $(HL_LDFLAGS) -o $@ $^ $(HL_LIBS) $(shell pkg-config --libs cmocka)
+
 $(B)/obj/tests/unit/test_imap_fetch.o: HL_CFLAGS += -Imilter
 $(B)/tests/test_imap_fetch: $(B)/obj/tests/unit/test_imap_fetch.o $(B)/obj/milter/imap_fetch.o \
 		$(LIB_A)

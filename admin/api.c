@@ -3,6 +3,8 @@
  */
 #include "api.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +14,33 @@
 #include "store_audit.h"
 #include "str.h"
 #include "utf8.h"
+
+/* The client's address: the peer's, or behind this host's TLS proxy (a
+ * loopback peer, with forwarded_for on) the last X-Forwarded-For entry,
+ * the one the proxy itself appended (earlier ones are the client's word).
+ * False when unknown (a Unix socket, or a malformed header). */
+bool api_client_addr(const struct hl_config *cfg, const struct httpd_request *req, char *out,
+		     size_t size)
+{
+	const char *xff, *last;
+	unsigned char bin[sizeof(struct in6_addr)];
+
+	if (!httpd_remote_addr(req, out, size) || strcmp(out, "unix") == 0)
+		return false;
+	if (!cfg->admin.forwarded_for || (strcmp(out, "127.0.0.1") != 0 && strcmp(out, "::1") != 0))
+		return true;
+	xff = httpd_header(req, "X-Forwarded-For");
+	if (xff == NULL)
+		return true;
+	last = strrchr(xff, ',');
+	last = last != NULL ? last + 1 : xff;
+	while (*last == ' ')
+		last++;
+	if (!str_copy(out, last, size))
+		return false;
+	str_trim(out);
+	return inet_pton(AF_INET, out, bin) == 1 || inet_pton(AF_INET6, out, bin) == 1;
+}
 
 void api_reply_json(struct api_call *c, int status, json_t *v)
 {

@@ -43,6 +43,12 @@ struct api_call {
 	const struct staff_account *staff;
 };
 
+/* The client's address: the peer's, or behind this host's TLS proxy (a
+ * loopback peer, with [admin] forwarded_for on) the last X-Forwarded-For
+ * entry.  False when unknown (a Unix socket, a malformed header). */
+bool api_client_addr(const struct hl_config *cfg, const struct httpd_request *req, char *out,
+		     size_t size);
+
 /* Reply with v (taken: decref'd), serialised compactly. */
 void api_reply_json(struct api_call *c, int status, json_t *v);
 /* {"error": code, "message": msg}. */

@@ -812,34 +812,6 @@ static bool csrf_ok(const struct call *c)
 	return ok;
 }
 
-/* The client's address: the peer's, or behind this host's TLS proxy (a
- * loopback peer, with forwarded_for on) the last X-Forwarded-For entry,
- * the one the proxy itself appended (earlier ones are the client's word).
- * False when unknown (a Unix socket, or a malformed header). */
-static bool client_addr(const struct api_auth *a, const struct httpd_request *req, char *out,
-			size_t size)
-{
-	const char *xff, *last;
-	unsigned char bin[sizeof(struct in6_addr)];
-
-	if (!httpd_remote_addr(req, out, size) || strcmp(out, "unix") == 0)
-		return false;
-	if (!a->cfg->admin.forwarded_for ||
-	    (strcmp(out, "127.0.0.1") != 0 && strcmp(out, "::1") != 0))
-		return true;
-	xff = httpd_header(req, "X-Forwarded-For");
-	if (xff == NULL)
-		return true;
-	last = strrchr(xff, ',');
-	last = last != NULL ? last + 1 : xff;
-	while (*last == ' ')
-		last++;
-	if (!str_copy(out, last, size))
-		return false;
-	str_trim(out);
-	return inet_pton(AF_INET, out, bin) == 1 || inet_pton(AF_INET6, out, bin) == 1;
-}
-
 void api_auth_handle(struct api_auth *a, const struct httpd_request *req, struct httpd_reply *reply)
 {
 	struct call c = {.a = a, .req = req, .reply = reply};
@@ -848,7 +820,7 @@ void api_auth_handle(struct api_auth *a, const struct httpd_request *req, struct
 
 	c.method = httpd_method(req);
 	c.path = httpd_path(req);
-	c.have_ip = client_addr(a, req, c.ip, sizeof(c.ip));
+	c.have_ip = api_client_addr(a->cfg, req, c.ip, sizeof(c.ip));
 	c.agent = httpd_header(req, "User-Agent");
 	c.api = (struct api_call){.req = req,
 				  .reply = reply,

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "allow.h"
+#include "api.h"
 #include "api_auth.h"
 #include "config.h"
 #include "daemon.h"
@@ -31,6 +33,8 @@
 #define ADMIN_MAX_BODY (1024 * 1024)
 
 struct admin {
+	const struct hl_config *cfg;
+	struct allow *allow; /* [admin] allow_from */
 	struct db *db;
 	struct api_auth *api;
 	struct static_dir *ui; /* NULL when www_dir could not be read (logged) */
@@ -42,9 +46,32 @@ static void route(void *ctx, const struct httpd_request *req, struct httpd_reply
 	const char *path = httpd_path(req);
 
 	api_security_headers(reply);
-	if (strcmp(path, "/healthz") == 0 && strcmp(httpd_method(req), "GET") == 0)
+	if (strcmp(path, "/healthz") == 0 && strcmp(httpd_method(req), "GET") == 0) {
 		health_reply(ad->db, reply);
-	else if (strncmp(path, "/api/", 5) == 0)
+		return;
+	}
+	if (!allow_everyone(ad->allow)) {
+		char ip[64];
+
+		if (!api_client_addr(ad->cfg, req, ip, sizeof(ip)) || !allow_match(ad->allow, ip)) {
+			log_warn("request from an address outside [admin] allow_from refused",
+				 "path=%s", strncmp(path, "/api/", 5) == 0 ? path : "(ui)");
+			if (strncmp(path, "/api/", 5) == 0)
+				httpd_reply_static(
+					reply, 403, "application/json; charset=utf-8",
+					"{\"error\":\"address_not_allowed\",\"message\":\"この"
+					"ネットワークからは管理画面を利用できません。庁内ネットワー"
+					"クから"
+					"接続してください。\"}");
+			else
+				httpd_reply_static(
+					reply, 403, "text/plain; charset=utf-8",
+					"このネットワークからは管理画面を利用できません。"
+					"庁内ネットワークから接続してください。\n");
+			return;
+		}
+	}
+	if (strncmp(path, "/api/", 5) == 0)
 		api_auth_handle(ad->api, req, reply);
 	else if (static_reply(ad->ui, req, reply))
 		return;
@@ -107,11 +134,23 @@ int main(int argc, char **argv)
 	int sfd, sig;
 
 	cfg = daemon_init(PROG, "Staff administration server.", argc, argv, &check_only);
+	memset(&ad, 0, sizeof(ad));
+	ad.cfg = cfg;
+	ad.allow = allow_new(cfg->admin.allow_from, err, sizeof(err));
+	if (ad.allow == NULL) {
+		fprintf(stderr, "%s: [admin] allow_from: %s\n", PROG, err);
+		config_free(cfg);
+		return DAEMON_EXIT_CONFIG;
+	}
 	if (check_only) {
 		printf("%s: configuration ok\n", PROG);
+		allow_free(ad.allow);
 		config_free(cfg);
 		return 0;
 	}
+	if (!allow_everyone(ad.allow))
+		log_info("only the addresses of [admin] allow_from may use the staff server",
+			 "allow_from=%s", log_quote(cfg->admin.allow_from, q, sizeof(q)));
 	sfd = daemon_signals();
 	have_key = load_totp_key(cfg, key);
 	ad.db = daemon_db(PROG, cfg, cfg->admin.db_user);
@@ -135,6 +174,7 @@ int main(int argc, char **argv)
 	httpd_stop(http);
 	api_auth_free(ad.api);
 	static_free(ad.ui);
+	allow_free(ad.allow);
 	db_free(ad.db);
 	config_free(cfg);
 	return 0;

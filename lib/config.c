@@ -67,6 +67,7 @@ static const struct conf_key config_table[] = {
 	{"admin", "db_user", CONF_STR, "hotline_admin", 1, 63, NULL, OFF(admin.db_user)},
 	{"admin", "cookie_secure", CONF_BOOL, "yes", 0, 0, NULL, OFF(admin.cookie_secure)},
 	{"admin", "forwarded_for", CONF_BOOL, "no", 0, 0, NULL, OFF(admin.forwarded_for)},
+	{"admin", "allow_from", CONF_STR, "", 0, 4096, NULL, OFF(admin.allow_from)},
 	{"admin", "session_idle_timeout", CONF_INT, "1800", 1, 86400, NULL,
 	 OFF(admin.session_idle_timeout)},
 	{"admin", "session_max_age", CONF_INT, "43200", 60, 604800, NULL,

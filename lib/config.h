@@ -60,6 +60,7 @@ struct hl_config {
 		char *db_user;
 		bool cookie_secure;
 		bool forwarded_for;
+		char *allow_from; /* "" = every address (admin/allow.h) */
 		long long session_idle_timeout;
 		long long session_max_age;
 		long long lockout_threshold;

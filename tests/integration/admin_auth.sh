@@ -307,6 +307,53 @@ sql "$db" "CREATE OR REPLACE FUNCTION audit_verify() RETURNS bigint LANGUAGE sql
 out=$(ctl "$conf" audit verify 2>&1)
 is "even when audit_verify() is replaced" "$?|$out" "1|audit log BROKEN at id 3: hash does not match the row's contents"
 
+# --- [admin] allow_from --------------------------------------------------------------------------
+unset XFF
+port3=$(free_port 3)
+conf_allow() {	# conf_allow ALLOW-FROM [FORWARDED-FOR]
+	conf_for "$db" "[admin]
+listen = 127.0.0.1:$port3
+allow_from = $1
+forwarded_for = ${2:-no}"
+}
+out=$("$HL_BIN/hotline-admin" -t -c "$(conf_allow "10.0.0.0/8, intranet")" 2>&1)
+is "a bad allow_from is a configuration error (78)" "$?" 78
+like "naming the entry" "$out" 'allow_from: "intranet" is not an address'
+alog="$tap_tmp/allow.log"
+BASE3="http://127.0.0.1:$port3"
+HOTLINE_ADMIN_TOTP_KEY=$KEY "$HL_BIN/hotline-admin" -c "$(conf_allow "10.20.0.0/16, fd00::/8")" 2>>"$alog" &
+alpid=$!
+wait_http "$BASE3/healthz"
+BASE_SAVED=$BASE
+BASE=$BASE3
+req GET /healthz
+is "outside allow_from: /healthz still answers" "$status" 200
+req GET /api/me "$s1"
+is "outside allow_from: the API is 403" "$status" 403
+like "with a Japanese message" "$body" '"error":"address_not_allowed","message":"このネットワークからは管理画面を利用できません。'
+req POST /api/login "" "" '{"login":"tamura","password":"tamura-kouhou-2026"}'
+is "sign-in too" "$status" 403
+req GET /
+is "and the UI" "$status" 403
+kill "$alpid"
+wait "$alpid"
+HOTLINE_ADMIN_TOTP_KEY=$KEY "$HL_BIN/hotline-admin" -c "$(conf_allow "10.20.0.0/16, 127.0.0.1" yes)" 2>>"$alog" &
+alpid=$!
+wait_http "$BASE3/healthz"
+req POST /api/login "" "" '{"login":"nobody","password":"wrong-password-123"}'
+is "inside allow_from the API answers" "$status" 401
+XFF="10.20.3.4" req POST /api/login "" "" '{"login":"nobody","password":"wrong-password-123"}'
+is "behind the proxy, an allowed client address passes" "$status" 401
+XFF="203.0.113.7" req POST /api/login "" "" '{"login":"nobody","password":"wrong-password-123"}'
+is "a client address outside the list is refused" "$status" 403
+XFF="10.20.3.4, 203.0.113.7" req GET /api/me
+is "the proxy's entry (the last) is the one checked" "$status" 403
+kill "$alpid"
+wait "$alpid"
+like "refusals are logged without the address" "$(cat "$alog")" 'request from an address outside \[admin\] allow_from refused'
+BASE=$BASE_SAVED
+unset XFF
+
 # --- logs --------------------------------------------------------------------------------------
 kill "$apid"
 wait "$apid"
