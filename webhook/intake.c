@@ -16,6 +16,10 @@ struct intake_req {
 	enum hl_status st;
 	char err[200];
 	bool done;
+	/* Signalled when done: each waiting request has its own, so that a
+	 * commit wakes only the requests it carried (a shared one woke every
+	 * waiting HTTP thread after each commit, most of them to sleep again). */
+	pthread_cond_t cond;
 	struct intake_req *next;
 };
 
@@ -26,7 +30,7 @@ struct intake {
 	void *arg;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t work, done;
+	pthread_cond_t work;
 	struct intake_req *head, **tail;
 	bool stopping;
 	struct store_webhook_event *rows; /* the committer's batch buffer */
@@ -86,17 +90,18 @@ static void *run(void *arg)
 			in->head->st = HL_TEMPFAIL;
 			str_msg(in->head->err, sizeof(in->head->err), "out of memory");
 			in->head->done = true;
+			pthread_cond_signal(&in->head->cond);
 			if ((in->head = in->head->next) == NULL)
 				in->tail = &in->head;
-			pthread_cond_broadcast(&in->done);
 			continue;
 		}
 		pthread_mutex_unlock(&in->lock);
 		commit(in, batch, n);
 		pthread_mutex_lock(&in->lock);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			batch[i]->done = true;
-		pthread_cond_broadcast(&in->done);
+			pthread_cond_signal(&batch[i]->cond);
+		}
 	}
 	pthread_mutex_unlock(&in->lock);
 	free(batch);
@@ -117,9 +122,7 @@ struct intake *intake_start(struct db *db, size_t max_events, intake_stored_fn f
 	in->tail = &in->head;
 	pthread_mutex_init(&in->lock, NULL);
 	pthread_cond_init(&in->work, NULL);
-	pthread_cond_init(&in->done, NULL);
 	if (pthread_create(&in->thread, NULL, run, in) != 0) {
-		pthread_cond_destroy(&in->done);
 		pthread_cond_destroy(&in->work);
 		pthread_mutex_destroy(&in->lock);
 		goto fail;
@@ -136,7 +139,7 @@ fail:
 enum hl_status intake_store(struct intake *in, const struct store_webhook_event *ev, size_t n,
 			    char *err, size_t errlen)
 {
-	struct intake_req r = {ev, n, HL_TEMPFAIL, "", false, NULL};
+	struct intake_req r = {.ev = ev, .n = n, .st = HL_TEMPFAIL};
 
 	if (n > in->max_events) {
 		str_msg(err, errlen, "too many events for one statement");
@@ -148,12 +151,14 @@ enum hl_status intake_store(struct intake *in, const struct store_webhook_event 
 		str_msg(err, errlen, "shutting down");
 		return HL_TEMPFAIL;
 	}
+	pthread_cond_init(&r.cond, NULL);
 	*in->tail = &r;
 	in->tail = &r.next;
 	pthread_cond_signal(&in->work);
 	while (!r.done)
-		pthread_cond_wait(&in->done, &in->lock);
+		pthread_cond_wait(&r.cond, &in->lock);
 	pthread_mutex_unlock(&in->lock);
+	pthread_cond_destroy(&r.cond);
 	if (r.st != HL_OK)
 		str_msg(err, errlen, "%s", r.err);
 	return r.st;
@@ -168,7 +173,6 @@ void intake_stop(struct intake *in)
 	pthread_cond_signal(&in->work);
 	pthread_mutex_unlock(&in->lock);
 	pthread_join(in->thread, NULL);
-	pthread_cond_destroy(&in->done);
 	pthread_cond_destroy(&in->work);
 	pthread_mutex_destroy(&in->lock);
 	db_free(in->db);
