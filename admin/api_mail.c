@@ -517,14 +517,6 @@ static json_t *rule_summary(json_t *id, const char *kind, const char *name, bool
 			 enabled);
 }
 
-static const char *kind_str(enum rule_kind k)
-{
-	static const char *const names[] = {"strip", "append", "keyword", "sender_allow",
-					    "fallback"};
-
-	return (size_t)k < sizeof(names) / sizeof(names[0]) ? names[k] : "unknown";
-}
-
 /* A def in the shape of store_rules_form()'s rules, without id, position
  * and updated_at: what the audit compares to tell a changed rule. */
 static json_t *def_to_json(const struct rule_def *d)
@@ -546,7 +538,7 @@ static json_t *def_to_json(const struct rule_def *d)
 	    d->fallback_target != NULL)
 		target = json_loads(d->fallback_target, 0, NULL);
 	o = json_pack("{s:s, s:s, s:b, s:s?, s:s?, s:s?, s:s?, s:s?, s:o?, s:s?, s:o?}", "kind",
-		      kind_str(d->kind), "name", d->name != NULL ? d->name : "", "enabled",
+		      rules_kind_name(d->kind), "name", d->name != NULL ? d->name : "", "enabled",
 		      d->enabled, "part",
 		      has_part ? (d->part == RULE_PART_SUBJECT ? "subject" : "body") : NULL,
 		      "pattern", pat ? d->pattern : NULL, "text",
@@ -650,7 +642,7 @@ static void put_rules(struct api_call *c)
 
 		json_array_append_new(sum_after,
 				      rule_summary(d->id > 0 ? json_integer(d->id) : json_null(),
-						   kind_str(d->kind), d->name, d->enabled));
+						   rules_kind_name(d->kind), d->name, d->enabled));
 	}
 	json_array_foreach(before, i, r)
 	{

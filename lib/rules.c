@@ -288,7 +288,7 @@ static char *kw_normalize(const char *s, size_t n)
 	return out;
 }
 
-static const char *kind_name(enum rule_kind k)
+const char *rules_kind_name(enum rule_kind k)
 {
 	switch (k) {
 	case RULE_STRIP:
@@ -305,7 +305,7 @@ static const char *kind_name(enum rule_kind k)
 	return "unknown";
 }
 
-static const char *fallback_name(enum rule_fallback f)
+const char *rules_fallback_name(enum rule_fallback f)
 {
 	switch (f) {
 	case FALLBACK_EVERYONE:
@@ -1132,8 +1132,8 @@ static int apply_rule(struct run *run, const struct rule *r, const char *envelop
 	double ms;
 	int rc = 0;
 
-	entry = json_pack("{s:I, s:s, s:b}", "rule", (json_int_t)r->id, "kind", kind_name(r->kind),
-			  "matched", 0);
+	entry = json_pack("{s:I, s:s, s:b}", "rule", (json_int_t)r->id, "kind",
+			  rules_kind_name(r->kind), "matched", 0);
 	if (entry == NULL)
 		return -1;
 	if (json_array_append_new(trace, entry) != 0)
@@ -1160,7 +1160,8 @@ static int apply_rule(struct run *run, const struct rule *r, const char *envelop
 			run->fallback = r;
 			run->fallback_entry = entry;
 		}
-		rc = json_object_set_new(entry, "action", json_string(fallback_name(r->fallback)));
+		rc = json_object_set_new(entry, "action",
+					 json_string(rules_fallback_name(r->fallback)));
 		break;
 	}
 	if (rc != 0)

@@ -97,4 +97,10 @@ void rules_result_free(struct rules_result *r);
 /* "send", "hold" or "refuse", for logs and `hotlinectl rules test`. */
 const char *rules_action_name(enum rules_action a);
 
+/* The names of a kind and a fallback as the database and the API spell
+ * them (mail_rules.kind, mail_rules.fallback): "strip", "keyword"...,
+ * "everyone", "segment", "hold". */
+const char *rules_kind_name(enum rule_kind k);
+const char *rules_fallback_name(enum rule_fallback f);
+
 #endif

@@ -225,36 +225,6 @@ enum hl_status store_rules_check_target(struct db *db, const char *target_json)
 	return db_query(db, "SELECT target_sql($1::jsonb)", 1, params, NULL);
 }
 
-static const char *kind_text(enum rule_kind k)
-{
-	switch (k) {
-	case RULE_STRIP:
-		return "strip";
-	case RULE_APPEND:
-		return "append";
-	case RULE_KEYWORD:
-		return "keyword";
-	case RULE_SENDER_ALLOW:
-		return "sender_allow";
-	case RULE_FALLBACK:
-		return "fallback";
-	}
-	return "unknown";
-}
-
-static const char *fallback_text(enum rule_fallback f)
-{
-	switch (f) {
-	case FALLBACK_EVERYONE:
-		return "everyone";
-	case FALLBACK_SEGMENT:
-		return "segment";
-	case FALLBACK_HOLD:
-		return "hold";
-	}
-	return "hold";
-}
-
 /* Store one rule (update or insert) and its keyword values. */
 static enum hl_status replace_one(struct db *db, const struct rule_def *d, size_t index,
 				  const char *staff)
@@ -274,7 +244,7 @@ static enum hl_status replace_one(struct db *db, const struct rule_def *d, size_
 	}
 	str_msg(pos, sizeof(pos), "%zu", (index + 1) * 10);
 	params[0] = id;
-	params[1] = kind_text(d->kind);
+	params[1] = rules_kind_name(d->kind);
 	params[2] = pos;
 	params[3] = d->enabled ? "true" : "false";
 	params[4] = d->name != NULL ? d->name : "";
@@ -283,7 +253,7 @@ static enum hl_status replace_one(struct db *db, const struct rule_def *d, size_
 	params[7] = d->kind == RULE_APPEND ? d->text : NULL;
 	params[8] = d->kind == RULE_APPEND ? (d->placement == RULE_HEAD ? "head" : "tail") : NULL;
 	params[9] = d->kind == RULE_KEYWORD ? d->item_key : NULL;
-	params[10] = d->kind == RULE_FALLBACK ? fallback_text(d->fallback) : NULL;
+	params[10] = d->kind == RULE_FALLBACK ? rules_fallback_name(d->fallback) : NULL;
 	params[11] = d->kind == RULE_FALLBACK && d->fallback == FALLBACK_SEGMENT
 			     ? d->fallback_target
 			     : NULL;
