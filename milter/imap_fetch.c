@@ -59,7 +59,7 @@ struct imap_client {
 	mailimap *session;
 	struct conn *k; /* owned by session's stream once attached */
 	bool stopped;
-	bool broken; /* the stream failed: no polite LOGOUT */
+	bool broken;		     /* the stream failed: no polite LOGOUT */
 	uint32_t exists_before_list; /* the message count when the last listing began */
 };
 
