@@ -214,15 +214,6 @@ static bool csrf_token(const unsigned char sid[SID_SIZE], char out[65])
 	return ok;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
 /* The hl_session cookie's value, if there is a well-formed one. */
 static bool read_cookie(const struct httpd_request *req, unsigned char sid[SID_SIZE])
 {
@@ -237,13 +228,7 @@ static bool read_cookie(const struct httpd_request *req, unsigned char sid[SID_S
 
 			if (n != SID_HEX)
 				return false;
-			for (size_t i = 0; i < SID_SIZE; i++) {
-				int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
-				if (hi < 0 || lo < 0)
-					return false;
-				sid[i] = (unsigned char)(hi << 4 | lo);
-			}
-			return true;
+			return str_unhex(v, sid, SID_SIZE);
 		}
 		p = strchr(p, ';');
 	}

@@ -92,24 +92,7 @@ static bool load_totp_key(const struct hl_config *cfg, unsigned char key[TOTP_KE
 	char *hex = config_secret(cfg, HL_SECRET_ADMIN_TOTP_KEY, err, sizeof(err));
 	bool ok = hex != NULL && strlen(hex) == 2 * TOTP_KEY_SIZE;
 
-	for (size_t i = 0; ok && i < TOTP_KEY_SIZE; i++) {
-		unsigned v = 0;
-
-		for (int j = 0; j < 2; j++) {
-			char ch = hex[2 * i + (size_t)j];
-
-			v <<= 4;
-			if (ch >= '0' && ch <= '9')
-				v |= (unsigned)(ch - '0');
-			else if (ch >= 'a' && ch <= 'f')
-				v |= (unsigned)(ch - 'a' + 10);
-			else if (ch >= 'A' && ch <= 'F')
-				v |= (unsigned)(ch - 'A' + 10);
-			else
-				ok = false;
-		}
-		key[i] = (unsigned char)v;
-	}
+	ok = ok && str_unhex(hex, key, TOTP_KEY_SIZE);
 	if (hex == NULL)
 		log_warn("no TOTP sealing key: staff cannot enrol or use TOTP", "reason=\"%s\"",
 			 err);

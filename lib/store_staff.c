@@ -81,20 +81,6 @@ static PGresult *run(struct db *db, const char *sql, int n, const char *const *p
 	return res;
 }
 
-static bool hex_of(const unsigned char *in, size_t n, char *out, size_t size)
-{
-	return str_hex(in, n, out, size);
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 #define ACCOUNT_COLUMNS                                                                            \
 	"SELECT s.id, s.login, s.display_name, coalesce(d.name, ''), s.role, s.password_hash,"     \
 	" coalesce(encode(s.totp_secret, 'hex'), ''), s.totp_enabled,"                             \
@@ -127,13 +113,9 @@ static enum hl_status read_account(struct db *db, PGresult *res, struct staff_ac
 		db_set_error(db, "unexpected staff row");
 		return HL_PERMFAIL;
 	}
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			db_set_error(db, "unexpected staff row");
-			return HL_PERMFAIL;
-		}
-		a->totp_sealed[i] = (unsigned char)(hi << 4 | lo);
+	if (!str_unhex(hex, a->totp_sealed, n / 2)) {
+		db_set_error(db, "unexpected staff row");
+		return HL_PERMFAIL;
 	}
 	a->totp_sealed_len = n / 2;
 	a->role = strcmp(PQgetvalue(res, 0, 4), "admin") == 0 ? STAFF_ROLE_ADMIN : STAFF_ROLE_STAFF;
@@ -293,7 +275,7 @@ enum hl_status store_staff_totp_begin(struct db *db, long long id, const unsigne
 	PGresult *res;
 
 	if (!str_printf(ids, sizeof(ids), "%lld", id) || len > STAFF_TOTP_SEALED_MAX ||
-	    !hex_of(sealed, len, hex, sizeof(hex)))
+	    !str_hex(sealed, len, hex, sizeof(hex)))
 		return HL_PERMFAIL;
 	res = run(db,
 		  "UPDATE staff SET totp_secret = decode($2, 'hex'), totp_last_step = NULL"
@@ -437,7 +419,7 @@ enum hl_status store_staff_session_create(struct db *db, const unsigned char id_
 	PGresult *res;
 	size_t n = 0;
 
-	if (!hex_of(id_hash, 32, idh, sizeof(idh)) || !hex_of(csrf_hash, 32, csh, sizeof(csh)) ||
+	if (!str_hex(id_hash, 32, idh, sizeof(idh)) || !str_hex(csrf_hash, 32, csh, sizeof(csh)) ||
 	    !str_printf(sid, sizeof(sid), "%lld", staff_id) ||
 	    !str_printf(age, sizeof(age), "%lld", max_age))
 		return HL_PERMFAIL;
@@ -466,7 +448,7 @@ enum hl_status store_staff_session_touch(struct db *db, const unsigned char id_h
 	PGresult *res;
 
 	*found = false;
-	if (!hex_of(id_hash, 32, idh, sizeof(idh)) ||
+	if (!str_hex(id_hash, 32, idh, sizeof(idh)) ||
 	    !str_printf(idle, sizeof(idle), "%lld", idle_timeout))
 		return HL_PERMFAIL;
 	res = run(db,
@@ -494,7 +476,7 @@ static enum hl_status session_by_hash(struct db *db, const char *sql,
 	enum hl_status st;
 	PGresult *res;
 
-	if (!hex_of(id_hash, 32, idh, sizeof(idh)))
+	if (!str_hex(id_hash, 32, idh, sizeof(idh)))
 		return HL_PERMFAIL;
 	res = run(db, sql, 1, params, &st);
 	PQclear(res);

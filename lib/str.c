@@ -159,6 +159,30 @@ bool str_hex(const unsigned char *in, size_t n, char *out, size_t out_size)
 	return true;
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool str_unhex(const char *hex, unsigned char *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = hex_digit(hex[2 * i]), lo;
+
+		/* hi first: a NUL ends the text before lo is read past it. */
+		if (hi < 0 || (lo = hex_digit(hex[2 * i + 1])) < 0)
+			return false;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return true;
+}
+
 void str_wipe(void *p, size_t n)
 {
 	volatile unsigned char *v = p;

@@ -45,6 +45,9 @@ bool str_eq_nocase(const char *a, const char *b);
 
 /* Lower-case hex of n bytes into out (2n + 1 bytes); false if too small. */
 bool str_hex(const unsigned char *in, size_t n, char *out, size_t out_size) HL_WUR;
+/* The n bytes that the 2n hex digits at hex (either case) spell, into out;
+ * false when a character is not a hex digit (out is then partly written). */
+bool str_unhex(const char *hex, unsigned char *out, size_t n) HL_WUR;
 
 /* Overwrite a secret before free(); not optimised away. */
 void str_wipe(void *p, size_t n);

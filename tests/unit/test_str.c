@@ -76,6 +76,21 @@ static void trim_hex_and_nocase(void **state)
 	assert_false(str_eq_nocase("yes", "ye"));
 }
 
+static void unhex_round_trip_and_refusals(void **state)
+{
+	unsigned char in[4] = {0x00, 0x7f, 0xab, 0xff}, out[4];
+	char hex[9];
+
+	(void)state;
+	assert_true(str_hex(in, sizeof(in), hex, sizeof(hex)));
+	assert_true(str_unhex(hex, out, sizeof(out)));
+	assert_memory_equal(in, out, sizeof(in));
+	assert_true(str_unhex("007FABFF", out, sizeof(out)));
+	assert_memory_equal(in, out, sizeof(in));
+	assert_false(str_unhex("007fabfg", out, sizeof(out)));
+	assert_false(str_unhex("007f", out, sizeof(out))); /* too short: stops at the NUL */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -83,6 +98,7 @@ int main(void)
 		cmocka_unit_test(printf_reports_truncation),
 		cmocka_unit_test(to_ll_is_strict),
 		cmocka_unit_test(trim_hex_and_nocase),
+		cmocka_unit_test(unhex_round_trip_and_refusals),
 	};
 
 	return cmocka_run_group_tests_name("str", tests, NULL, NULL);
